@@ -1,0 +1,412 @@
+"""Read article files (.txt, .md, .html) into normalised :class:`~ingest.records.Article` records.
+
+Everything downstream (passage offsets, quote verification, highlighting) indexes ``Article.text``, so this module
+decides once what that text is:
+
+* plain text is kept as written, only normalised (NFC, ``\\n`` line ends, no trailing spaces, at most one blank
+  line in a row) so that the same article saved by two editors gets the same text and the same ``version``;
+* Markdown and HTML are reduced to the text a reader sees (no link targets, no markup, no scripts), one block per
+  paragraph or heading, blocks separated by a blank line. Offsets are relative to that visible text, never to the
+  markup, so a quote copied from what the user reads can be found again.
+
+Headings become :class:`~ingest.records.Section` records. Markdown and HTML say which lines are headings; plain
+text does not, so a short standalone line that does not end like a sentence is taken for one (see
+:func:`_looks_like_heading`). Every problem with an input raises :class:`~assistant.errors.UserError` with a
+one-line message saying what to do, before anything is written to the store.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shlex
+import unicodedata
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from assistant.errors import UserError
+from ingest.records import Article, Section
+
+#: File suffix (lower case) -> how the file is read.
+SUPPORTED_SUFFIXES: dict[str, str] = {".txt": "text", ".md": "markdown", ".html": "html", ".htm": "html"}
+
+#: A plain-text line shorter than this, standing alone and not ending like a sentence, is a heading.
+HEADING_MAX_CHARS = 80
+#: The first line of a plain-text file is its title if it is at most this long (titles may end with a period).
+TITLE_MAX_CHARS = 200
+
+_SENTENCE_PUNCTUATION = ".!?:;,…"
+_CLOSING_QUOTES = "»\"”’)]' \u00a0\u202f"
+_LIST_ITEM = re.compile(r"^\s*(?:[-*+•–—]\s|\d{1,3}[.)]\s)")
+_BLANK_RUN = re.compile(r"\n{3,}")
+_SPACE_RUN = re.compile(r" {2,}")
+_HTML_SPACE = re.compile(r"[ \t\n\r\f\v]+")  # HTML collapses ASCII whitespace only, not no-break spaces
+_FRONT_MATTER = re.compile(r"\A---\n(.*?)\n(?:---|\.\.\.)\n", re.DOTALL)
+
+# HTML elements whose content a reader never sees.
+_INVISIBLE_TAGS = frozenset(
+    {"script", "style", "noscript", "template", "head", "title", "meta", "link", "svg", "math", "iframe",
+     "object", "embed", "canvas", "audio", "video", "select", "datalist", "button"}
+)
+# HTML elements that start a new block (paragraph) of text.
+_BLOCK_TAGS = frozenset(
+    {"address", "article", "aside", "blockquote", "body", "caption", "center", "dd", "details", "dialog", "div",
+     "dl", "dt", "fieldset", "figcaption", "figure", "footer", "form", "header", "hgroup", "hr", "html", "li",
+     "legend", "main", "menu", "nav", "ol", "p", "pre", "section", "summary", "table", "tbody", "td", "tfoot",
+     "th", "thead", "tr", "ul"}
+)
+_HEADING_TAGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Public API
+
+
+def collect_files(paths: Sequence[Path]) -> list[Path]:
+    """Expand the user's arguments into article files: files as given, directories walked recursively.
+
+    Directory contents are sorted so that an ingest is reproducible; hidden files and directories (``.git``,
+    editor backups) are skipped, as are files with other suffixes, but a file named explicitly with an
+    unsupported suffix is an error, because the user clearly meant it to be ingested.
+    """
+    files: list[Path] = []
+    for path in paths:
+        if not path.exists():
+            raise UserError(f"{path}: no such file or directory; check the path")
+        if path.is_dir():
+            found = sorted(_walk_supported(path))
+            if not found:
+                kinds = ", ".join(SUPPORTED_SUFFIXES)
+                raise UserError(f"{path}: no article files ({kinds}) in this directory; point at the articles")
+            files.extend(found)
+        elif path.suffix.lower() in SUPPORTED_SUFFIXES:
+            files.append(path)
+        else:
+            kinds = ", ".join(SUPPORTED_SUFFIXES)
+            raise UserError(f"{path}: unsupported file type {path.suffix or '(none)'!r}; give {kinds} files")
+    unique: dict[Path, Path] = {}
+    for file in files:
+        unique.setdefault(file.resolve(), file)
+    return list(unique.values())
+
+
+def load_articles(paths: Sequence[Path]) -> list[Article]:
+    """Load every article named by ``paths`` (files or directories), failing on the first bad one.
+
+    All inputs are read before the caller writes anything, so a bad file in a batch leaves the store untouched.
+    Two files mapping to the same ``doc_id`` (``a/news.txt`` and ``b/news.md``) would overwrite each other in
+    the store, so that is an error too.
+    """
+    articles: list[Article] = []
+    seen: dict[str, str] = {}
+    for file in collect_files(paths):
+        article = load_article(file)
+        if article.doc_id in seen:
+            raise UserError(
+                f"{file}: same document id {article.doc_id!r} as {seen[article.doc_id]}; rename one of them"
+            )
+        seen[article.doc_id] = str(file)
+        articles.append(article)
+    return articles
+
+
+def load_article(path: Path) -> Article:
+    """Read one .txt, .md or .html file into an :class:`Article` with normalised text, title and sections."""
+    kind = SUPPORTED_SUFFIXES.get(path.suffix.lower())
+    if kind is None:
+        kinds = ", ".join(SUPPORTED_SUFFIXES)
+        raise UserError(f"{path}: unsupported file type {path.suffix or '(none)'!r}; give {kinds} files")
+    raw = _read_text(path)
+    if kind == "text":
+        text = normalise_text(raw)
+        sections = _plain_text_sections(text)
+        title = _first_line(text)
+    else:
+        if kind == "markdown":
+            title_hint, html = _markdown_to_html(raw)
+        else:
+            title_hint, html = None, raw
+        text, sections, html_title = _html_to_text(html, image_alt=kind == "markdown")
+        if not text:
+            raise UserError(f"{path}: no visible text in this file; check that it holds the article")
+        title = title_hint or html_title or _first_line(text)
+    return Article(
+        doc_id=doc_id_for(path),
+        title=title,
+        text=text,
+        source=str(path),
+        version=text_version(text),
+        sections=tuple(sections),
+    )
+
+
+def normalise_text(text: str) -> str:
+    """Canonical form of an article's text: what offsets index and what ``version`` hashes.
+
+    NFC so that "é" typed two ways compares equal; ``\\n`` line ends; trailing whitespace dropped (invisible and
+    editor-dependent); runs of blank lines collapsed to one blank line; leading/trailing blank lines removed.
+    Everything else, typographic quotes and apostrophes included, is kept exactly, so quotes match the source.
+    """
+    text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")
+    text = text.removeprefix("\ufeff")
+    lines = [line.rstrip() for line in text.split("\n")]
+    return _BLANK_RUN.sub("\n\n", "\n".join(lines)).strip("\n")
+
+
+def text_version(text: str) -> str:
+    """The version of an article: sha256 of its normalised text, so any visible edit makes a new version."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def doc_id_for(path: Path) -> str:
+    """A stable document id from the file name: ``Mali Wagner (2).txt`` -> ``mali-wagner-2``.
+
+    Derived from the name, not the content, so that an edited file replaces its previous version instead of
+    being added next to it; moving the file to another directory keeps the id.
+    """
+    ascii_stem = unicodedata.normalize("NFKD", path.stem).encode("ascii", "ignore").decode("ascii")
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_stem.lower()).strip("-")
+    if not slug:
+        slug = "doc-" + hashlib.sha256(path.stem.encode("utf-8")).hexdigest()[:12]
+    return slug
+
+
+def paragraph_spans(text: str) -> list[tuple[int, int]]:
+    """Paragraphs of normalised text as ``(start, end)`` offsets, leading indentation excluded.
+
+    If the text has blank lines, paragraphs are the blank-line separated blocks (hard-wrapped text, and the
+    output of the Markdown/HTML readers); otherwise every line is a paragraph (the seed article's layout).
+    """
+    pattern = re.compile(r"[^\n](?:.|\n(?!\n))*" if "\n\n" in text else r"[^\n]+")
+    spans = []
+    for match in pattern.finditer(text):
+        start, end = match.span()
+        while start < end and text[start].isspace():
+            start += 1
+        while end > start and text[end - 1].isspace():
+            end -= 1
+        if start < end:
+            spans.append((start, end))
+    return spans
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Reading bytes
+
+
+def _walk_supported(directory: Path) -> Iterable[Path]:
+    for root, dirs, names in os.walk(directory):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in names:
+            if not name.startswith(".") and Path(name).suffix.lower() in SUPPORTED_SUFFIXES:
+                yield Path(root) / name
+
+
+def _read_text(path: Path) -> str:
+    """Read a file as UTF-8 with one clear error per way it can fail."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise UserError(f"{path}: no such file or directory; check the path") from None
+    except IsADirectoryError:
+        raise UserError(f"{path}: is a directory, not an article file; pass the directory itself") from None
+    except OSError as error:
+        raise UserError(f"{path}: cannot read ({error.strerror}); check its permissions") from None
+    if not data.strip():
+        raise UserError(f"{path}: file is empty (or only whitespace); remove it or add the article text")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        target = shlex.quote(str(path.with_suffix(".utf8" + path.suffix)))
+        raise UserError(
+            f"{path}: is UTF-16, not UTF-8; convert it: iconv -f utf-16 -t utf-8 {shlex.quote(str(path))} > {target}"
+        )
+    if _looks_binary(data):
+        raise UserError(f"{path}: looks like a binary file, not a text article; give a .txt, .md or .html file")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        target = shlex.quote(str(path.with_suffix(".utf8" + path.suffix)))
+        raise UserError(
+            f"{path}: not valid UTF-8 (byte 0x{data[error.start]:02x} at offset {error.start}); convert it, "
+            f"e.g. iconv -f latin1 -t utf-8 {shlex.quote(str(path))} > {target}"
+        ) from None
+    if not text.strip():
+        raise UserError(f"{path}: file is empty (or only whitespace); remove it or add the article text")
+    return text
+
+
+def _looks_binary(data: bytes) -> bool:
+    """NUL bytes, or many control characters in the first 8 KiB: no text article looks like that."""
+    head = data[:8192]
+    if b"\x00" in head:
+        return True
+    controls = sum(1 for byte in head if (byte < 0x20 and byte not in b"\t\n\r\f\v") or byte == 0x7F)
+    return controls > len(head) * 0.05
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Plain text
+
+
+def _first_line(text: str) -> str:
+    first = text.lstrip().split("\n", 1)[0].strip()
+    return first if len(first) <= TITLE_MAX_CHARS else first[:TITLE_MAX_CHARS].rsplit(" ", 1)[0] + "…"
+
+
+def _plain_text_sections(text: str) -> list[Section]:
+    """Title line and sub-headings of a plain-text article.
+
+    The first paragraph is the title when it is a single, reasonably short line followed by more text (the
+    seed's title ends with a period, so punctuation is not checked there). Later paragraphs are headings when
+    :func:`_looks_like_heading` says so.
+    """
+    spans = paragraph_spans(text)
+    title: list[Section] = []
+    headings: list[Section] = []
+    for index, (start, end) in enumerate(spans[:-1]):  # a last line has no section to head
+        line = text[start:end]
+        if "\n" in line:
+            continue
+        if index == 0 and len(line) <= TITLE_MAX_CHARS:
+            title.append(Section(heading=line, start=start))
+        elif index > 0 and _looks_like_heading(line):
+            headings.append(Section(heading=line, start=start))
+    # Text hard-wrapped without blank lines has many short lines that do not end a sentence: they are not
+    # headings, and taking them for headings would leave no passages at all.
+    if len(headings) > max(2, 0.4 * len(spans)):
+        headings = []
+    return title + headings
+
+
+def _looks_like_heading(line: str) -> bool:
+    """A short standalone line that does not end like a sentence and is not a list item.
+
+    Closing quotes are looked through, so « Oui. » is a sentence but « En signe de soutien » is a heading.
+    """
+    if len(line) >= HEADING_MAX_CHARS or _LIST_ITEM.match(line) or not any(ch.isalpha() for ch in line):
+        return False
+    core = line.rstrip(_CLOSING_QUOTES)
+    return bool(core) and core[-1] not in _SENTENCE_PUNCTUATION
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Markdown and HTML
+
+
+def _markdown_to_html(source: str) -> tuple[str | None, str]:
+    """Render Markdown with a CommonMark parser, so links, images, emphasis and code lose their syntax exactly
+    as a reader's renderer would; YAML front matter is dropped, its ``title:`` kept as the title."""
+    from markdown_it import MarkdownIt
+
+    source = unicodedata.normalize("NFC", source).replace("\r\n", "\n").replace("\r", "\n").removeprefix("\ufeff")
+    title = None
+    front = _FRONT_MATTER.match(source)
+    if front:
+        source = source[front.end() :]
+        for line in front.group(1).split("\n"):
+            key, _, value = line.partition(":")
+            if key.strip().lower() == "title" and value.strip():
+                title = value.strip().strip("\"'")
+    renderer = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
+    return title, renderer.render(source)
+
+
+def _html_to_text(html: str, *, image_alt: bool) -> tuple[str, list[Section], str | None]:
+    """Visible text of an HTML document as blank-line separated blocks, its headings and its <title>.
+
+    Each block is normalised on its own and blocks are joined by ``\\n\\n``, so heading offsets computed while
+    joining stay exact (NFC never composes across a newline).
+    """
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(html, "html.parser")
+    title_tag = soup.find("title")
+    html_title = _HTML_SPACE.sub(" ", title_tag.get_text()).strip() if title_tag else None
+    blocks = _BlockCollector()
+    blocks.walk(soup, image_alt=image_alt)
+    blocks.flush()
+
+    parts: list[str] = []
+    sections: list[Section] = []
+    first_h1: str | None = None
+    offset = 0
+    for raw_block, level in blocks.blocks:
+        block = normalise_text(raw_block)
+        if not block:
+            continue
+        if parts:
+            offset += 2
+        if level is not None:
+            block = " ".join(block.split())
+            sections.append(Section(heading=block, start=offset))
+            if level == 1 and first_h1 is None:
+                first_h1 = block
+        parts.append(block)
+        offset += len(block)
+    return "\n\n".join(parts), sections, html_title or first_h1
+
+
+class _BlockCollector:
+    """Walks a parsed HTML tree and cuts its visible text into blocks the way a browser lays it out."""
+
+    def __init__(self) -> None:
+        self.blocks: list[tuple[str, int | None]] = []
+        self._buffer: list[str] = []
+
+    def flush(self, level: int | None = None) -> None:
+        text = "".join(self._buffer)
+        self._buffer = []
+        lines = [_SPACE_RUN.sub(" ", part).strip(" ") for part in text.split("\n")]
+        text = "\n".join(line for line in lines if line) if level is None else " ".join(lines)
+        if text.strip():
+            self.blocks.append((text, level))
+
+    def walk(self, node: object, *, image_alt: bool, pre: bool = False) -> None:
+        from bs4 import NavigableString, Tag
+        from bs4.element import PreformattedString
+
+        for child in getattr(node, "children", ()):
+            if isinstance(child, PreformattedString):  # comments, CDATA, doctype, processing instructions
+                continue
+            if isinstance(child, NavigableString):
+                self._buffer.append(str(child) if pre else _HTML_SPACE.sub(" ", str(child)))
+                continue
+            if not isinstance(child, Tag):
+                continue
+            name = (child.name or "").lower()
+            if name in _INVISIBLE_TAGS or _is_hidden(child):
+                continue
+            if name == "br":
+                self._buffer.append("\n")
+            elif name == "img":
+                alt = child.get("alt")
+                if image_alt and isinstance(alt, str) and alt.strip():
+                    self._buffer.append(alt)
+            elif name in _HEADING_TAGS:
+                self.flush()
+                self.walk(child, image_alt=image_alt, pre=pre)
+                self.flush(level=_HEADING_TAGS[name])
+            elif name in _BLOCK_TAGS:
+                self.flush()
+                if name == "pre":
+                    self._buffer.append(child.get_text())
+                    self._flush_pre()
+                else:
+                    self.walk(child, image_alt=image_alt, pre=pre)
+                    self.flush()
+            else:
+                self.walk(child, image_alt=image_alt, pre=pre)
+
+    def _flush_pre(self) -> None:
+        text = "".join(self._buffer).strip("\n")
+        self._buffer = []
+        if text.strip():
+            self.blocks.append((text, None))
+
+
+def _is_hidden(tag: object) -> bool:
+    attrs = getattr(tag, "attrs", {}) or {}
+    if "hidden" in attrs:
+        return True
+    style = str(attrs.get("style", "")).replace(" ", "").lower()
+    return "display:none" in style or "visibility:hidden" in style

@@ -1,0 +1,108 @@
+"""``assistant ingest``: load, split, embed and store articles, all-or-nothing per article.
+
+Order matters for the bad-input guarantee: every file is read and split before the store is opened, so a bad
+file in a batch fails the command with nothing written. The store's write lock is taken before the (slow)
+embedding starts, so a second writer is refused at once rather than after minutes of work. Articles whose
+current version is already stored are skipped without embedding anything.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Protocol
+
+from assistant.errors import UserError
+from assistant.settings import Settings, get_settings
+from ingest.embedding import BATCH_SIZE, make_embedder
+from ingest.loading import load_articles
+from ingest.records import Article, Passage
+from ingest.splitting import split_article
+from ingest.store import IngestOutcome, open_store
+
+#: Below this many passages to embed, no progress bar (it would flash for a second and clutter the output).
+PROGRESS_MIN_PASSAGES = 64
+
+
+class _Advance(Protocol):
+    def __call__(self, done: int) -> None: ...
+
+
+def run_ingest(paths: Sequence[Path], store_dir: Path | None = None, *, settings: Settings | None = None) -> int:
+    """Ingest the articles at ``paths`` (files or directories) into the store; print a one-line summary.
+
+    ``store_dir`` overrides the settings' store directory (the ``--store`` option). Returns the exit status (0);
+    every expected failure is raised as :class:`~assistant.errors.UserError`.
+    """
+    started = time.perf_counter()
+    settings = settings or get_settings()
+    if store_dir is not None:
+        settings = settings.model_copy(update={"store_dir": store_dir})
+
+    articles = load_articles(list(paths))
+    split = [(article, split_article(article, settings.chunk_size)) for article in articles]
+    for article, passages in split:
+        if not passages:
+            raise UserError(f"{article.source}: only headings, no text to index; check that it holds the article")
+
+    outcomes: list[IngestOutcome] = []
+    with open_store(settings, make_embedder(settings)) as store, store.writing():
+        pending: list[tuple[Article, list[Passage]]] = []
+        for article, passages in split:
+            if store.is_current(article, passages):
+                outcomes.append(IngestOutcome(article.doc_id, "unchanged", 0, 0))
+            else:
+                pending.append((article, passages))
+        with _progress(sum(len(ps) for _, ps in pending)) as advance:
+            for article, passages in pending:
+                vectors = _embed(store.embedder.embed_documents, passages, advance)
+                outcomes.append(store.ingest(article, passages, vectors))
+
+    statuses = Counter(outcome.status for outcome in outcomes)
+    total_passages = sum(len(ps) for _, ps in split)
+    elapsed = time.perf_counter() - started
+    print(
+        f"Ingested {len(articles)} document{'s' if len(articles) != 1 else ''} ({statuses['new']} new, "
+        f"{statuses['replaced']} replaced, {statuses['unchanged']} unchanged), {total_passages} passages "
+        f"in {elapsed:.1f} s into {store.location}"
+    )
+    return 0
+
+
+def _embed(
+    embed_documents: Callable[[list[str]], list[list[float]]], passages: list[Passage], advance: _Advance
+) -> list[list[float]]:
+    """Embed in batches so the progress bar moves and memory stays bounded on long articles."""
+    vectors: list[list[float]] = []
+    texts = [p.text for p in passages]
+    for start in range(0, len(texts), BATCH_SIZE):
+        batch = texts[start : start + BATCH_SIZE]
+        vectors.extend(embed_documents(batch))
+        advance(len(batch))
+    return vectors
+
+
+@contextmanager
+def _progress(total: int) -> Iterator[_Advance]:
+    """A rich progress bar on stderr for long, interactive runs; a no-op otherwise (pipes, CI logs, tests)."""
+    if total < PROGRESS_MIN_PASSAGES or not sys.stderr.isatty():
+        yield lambda done: None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    with Progress(
+        TextColumn("Embedding passages"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as progress:
+        task = progress.add_task("embed", total=total)
+        yield lambda done: progress.advance(task, done)
+

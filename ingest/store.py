@@ -1,0 +1,590 @@
+"""The passage store: ChromaDB collections holding passages, their vectors and the articles they come from.
+
+Layout (one store = one Chroma database, embedded ``PersistentClient`` in ``settings.store_dir`` or a
+``chroma run`` server when ``settings.chroma_host`` is set):
+
+* ``<collection>``: one record per passage. Document = passage text; metadata = doc_id, passage_id, version,
+  revision, key (``doc_id|revision``), start, end, section, paragraph, position, title; cosine space. The
+  embedder identity (backend, model, dimension) is stored in the collection metadata and checked on every open.
+* ``<collection>-catalog``: one record per article, id = doc_id. Document = the full normalised ``Article.text``
+  (so quotes can be verified and highlighted without the source file); metadata = title, source, version,
+  revision, sections (JSON), passages (count). Its 1-d placeholder vector is never searched.
+
+``revision`` identifies one article version *as split*: a hash of its passage ids, so changing the text or the
+splitting (``chunk_size``, a better splitter) both produce a new revision, and re-ingesting an unchanged file
+produces the same one. Chroma record ids are derived from (revision, passage id), so two revisions never share
+a record.
+
+Atomicity and idempotence. Ingesting an article:
+
+1. if the catalog already holds this revision: skip, nothing is written (same count, same ids);
+2. upsert the new revision's passages next to the old ones (different record ids, nothing overwritten);
+3. upsert the catalog record: this single-record write (one SQLite transaction) is the switch;
+4. delete the article's passages of any other revision.
+
+Reads only return passages whose ``key`` is the one the catalog names for their article, so readers see the old
+revision until step 3 and the new one after it. A crash before 3 leaves invisible orphans, after 3 invisible
+leftovers; the next writer garbage-collects both when it takes the write lock. A kill at any point leaves a
+complete, consistent index.
+
+Concurrency. Chroma's embedded mode is single-process: several writers corrupt the index. Writes therefore take
+``store_dir/.write.lock`` (``filelock``, no waiting) and leave their pid in ``.write.lock.pid`` so the second writer
+is told who holds it. In server mode the server serialises writes; there is no cross-process lock, so run one
+ingest at a time against a server, and the global garbage collection is skipped (an orphan may belong to
+another writer's in-flight ingest). Readers in other processes are fine, but an embedded client keeps the
+vector index in memory and never sees another process's writes: a search that finds the catalog changed by
+someone else reopens the client first (see ``_reload_index``).
+
+Chroma's default embedding function downloads a model on first use (and so fails offline): collections are
+created with ``embedding_function=None`` and every write and query passes its own vectors (Chroma 1.5.9 still
+falls back to its default function, and tries to download it, if given documents without embeddings).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from assistant.errors import UserError
+from assistant.settings import Settings
+from ingest.embedding import BATCH_SIZE, Embedder, EmbedderIdentity, make_embedder
+from ingest.records import Article, Passage, Section
+
+if TYPE_CHECKING:
+    from chromadb.api import ClientAPI
+    from chromadb.api.models.Collection import Collection
+
+#: Bumped when the record layout changes; a store with another schema must be re-ingested.
+SCHEMA = 1
+CATALOG_SUFFIX = "-catalog"
+LOCK_NAME = ".write.lock"
+PID_NAME = ".write.lock.pid"
+_PLACEHOLDER_VECTOR = [1.0]
+
+
+@dataclass(frozen=True)
+class IngestOutcome:
+    """What ingesting one article did: ``new`` / ``replaced`` / ``unchanged``, passages written and removed."""
+
+    doc_id: str
+    status: Literal["new", "replaced", "unchanged"]
+    added: int
+    removed: int
+
+
+def revision_of(passages: Sequence[Passage]) -> str:
+    """Identity of one article version as split: a hash of its passage ids (which include the version)."""
+    return hashlib.sha256("\n".join(p.id for p in passages).encode("ascii")).hexdigest()[:16]
+
+
+def open_store(settings: Settings, embedder: Embedder | None = None, *, create: bool = True) -> PassageStore:
+    """Open the store the settings point at, with the configured embedder unless one is given.
+
+    ``create=False`` is for readers: a store that was never ingested into is then a :class:`UserError` telling
+    the user to run ``assistant ingest``, instead of an empty result.
+    """
+    return PassageStore(settings, embedder if embedder is not None else make_embedder(settings), create=create)
+
+
+class PassageStore:
+    """Passages and articles in ChromaDB, written atomically and read consistently (see the module docstring)."""
+
+    def __init__(self, settings: Settings, embedder: Embedder, *, create: bool = True) -> None:
+        self.settings = settings
+        self.embedder = embedder
+        self.server_mode = settings.chroma_host is not None
+        self.location = (
+            f"chroma://{settings.chroma_host}:{settings.chroma_port}/{settings.collection}"
+            if self.server_mode
+            else str(settings.store_dir)
+        )
+        self._write_depth = 0
+        self._file_lock: Any = None
+        self._client = self._connect(create)
+        try:
+            self._open_collections()
+            if self._passages is None and not create:
+                raise UserError(f"no articles in store {self.location}; run `assistant ingest PATH` first")
+            if self._passages is not None:
+                self._check_identity(self._passages)
+        except BaseException:
+            self.close()
+            raise
+        self._index_sees = self._active()
+
+    def _open_collections(self) -> None:
+        self._passages: Collection | None = self._get_collection(self.settings.collection)
+        self._catalog: Collection | None = self._get_collection(self.settings.collection + CATALOG_SUFFIX)
+
+    # ----------------------------------------------------------------------------------------------------------
+    # Lifecycle
+
+    def close(self) -> None:
+        """Release the Chroma client (an embedded store keeps SQLite handles open until the last client closes)."""
+        with contextlib.suppress(Exception):
+            self._client.close()
+
+    def __enter__(self) -> PassageStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[None]:
+        """Hold the store's write lock for a batch of ingests (re-entrant; ``ingest`` takes it by itself too).
+
+        Acquiring never waits: a second writer gets a :class:`UserError` at once, naming the holder's pid. The
+        first acquisition also creates the collections if needed and garbage-collects passages left by a crash.
+        """
+        if self._write_depth == 0:
+            self._acquire_lock()
+            try:
+                self._ensure_collections()
+                if not self.server_mode:
+                    self._collect_garbage()
+            except BaseException:
+                self._release_lock()
+                raise
+        self._write_depth += 1
+        try:
+            yield
+        finally:
+            self._write_depth -= 1
+            if self._write_depth == 0:
+                self._release_lock()
+
+    # ----------------------------------------------------------------------------------------------------------
+    # Writing
+
+    def is_current(self, article: Article, passages: Sequence[Passage]) -> bool:
+        """True if this exact article version, split this way, is already the active one (ingest would skip it)."""
+        return self._active().get(article.doc_id) == revision_of(passages)
+
+    def ingest(
+        self,
+        article: Article,
+        passages: Sequence[Passage],
+        embeddings: Sequence[Sequence[float]] | None = None,
+    ) -> IngestOutcome:
+        """Make ``passages`` the article's active passages, atomically; skip if they already are.
+
+        ``embeddings`` (one vector per passage, from this store's embedder) lets the caller embed in batches with
+        progress; without it the store embeds the passages itself.
+        """
+        if not passages:
+            raise UserError(f"{article.source}: no passages to index (is the article only headings?)")
+        for passage in passages:
+            if passage.doc_id != article.doc_id or article.text[passage.start : passage.end] != passage.text:
+                raise ValueError(f"passage {passage.id} does not belong to article {article.doc_id}")
+        with self.writing():
+            revision = revision_of(passages)
+            previous = self._active().get(article.doc_id)
+            if previous == revision:
+                return IngestOutcome(article.doc_id, "unchanged", 0, 0)
+            if embeddings is None:
+                embeddings = self._embed([p.text for p in passages])
+            if len(embeddings) != len(passages):
+                raise ValueError(f"{len(embeddings)} embeddings for {len(passages)} passages")
+            dim = self.embedder.identity.dim
+            if any(len(vector) != dim for vector in embeddings):
+                raise ValueError(f"embeddings must have {dim} dimensions")
+            self._write_passages(article, revision, passages, embeddings)
+            self._switch(article, revision, len(passages))
+            removed = self._drop_other_revisions(article.doc_id, revision)
+            self._index_sees = self._active()
+            return IngestOutcome(article.doc_id, "new" if previous is None else "replaced", len(passages), removed)
+
+    def _embed(self, texts: list[str]) -> list[list[float]]:
+        vectors: list[list[float]] = []
+        for start in range(0, len(texts), BATCH_SIZE):
+            vectors.extend(self.embedder.embed_documents(texts[start : start + BATCH_SIZE]))
+        return vectors
+
+    def _write_passages(
+        self, article: Article, revision: str, passages: Sequence[Passage], embeddings: Sequence[Sequence[float]]
+    ) -> None:
+        """Step 2: the new revision's passages, invisible to readers until the catalog switches to them."""
+        collection = self._require(self._passages)
+        key = f"{article.doc_id}|{revision}"
+        batch = max(1, min(self._client.get_max_batch_size(), 1000))
+        for start in range(0, len(passages), batch):
+            chunk = passages[start : start + batch]
+            collection.upsert(
+                ids=[_record_id(revision, p.id) for p in chunk],
+                embeddings=[list(map(float, v)) for v in embeddings[start : start + batch]],
+                documents=[p.text for p in chunk],
+                metadatas=[
+                    {
+                        "doc_id": p.doc_id,
+                        "passage_id": p.id,
+                        "version": article.version,
+                        "revision": revision,
+                        "key": key,
+                        "title": p.title,
+                        "start": p.start,
+                        "end": p.end,
+                        "section": p.section,
+                        "paragraph": p.paragraph,
+                        "position": p.position,
+                    }
+                    for p in chunk
+                ],
+            )
+
+    def _switch(self, article: Article, revision: str, passage_count: int) -> None:
+        """Step 3: one single-record upsert makes the new revision the active one."""
+        self._require(self._catalog).upsert(
+            ids=[article.doc_id],
+            embeddings=[_PLACEHOLDER_VECTOR],
+            documents=[article.text],
+            metadatas=[
+                {
+                    "title": article.title,
+                    "source": article.source,
+                    "version": article.version,
+                    "revision": revision,
+                    "sections": json.dumps([[s.heading, s.start] for s in article.sections], ensure_ascii=False),
+                    "passages": passage_count,
+                }
+            ],
+        )
+
+    def _drop_other_revisions(self, doc_id: str, revision: str) -> int:
+        """Step 4: remove the article's passages of every other revision (now invisible anyway)."""
+        collection = self._require(self._passages)
+        stale = collection.get(
+            where={"$and": [{"doc_id": doc_id}, {"key": {"$ne": f"{doc_id}|{revision}"}}]}, include=[]
+        )["ids"]
+        self._delete(stale)
+        return len(stale)
+
+    def _collect_garbage(self) -> int:
+        """Delete passages no catalog record points at: what a killed ingest left behind."""
+        if self._passages is None:
+            return 0
+        keys = [f"{doc_id}|{revision}" for doc_id, revision in self._active().items()]
+        where = {"key": {"$nin": keys}} if keys else None
+        stale = self._passages.get(where=where, include=[])["ids"]
+        self._delete(stale)
+        return len(stale)
+
+    def _delete(self, ids: list[str]) -> None:
+        collection = self._require(self._passages)
+        batch = max(1, min(self._client.get_max_batch_size(), 1000))
+        for start in range(0, len(ids), batch):
+            collection.delete(ids=ids[start : start + batch])
+
+    # ----------------------------------------------------------------------------------------------------------
+    # Reading
+
+    def search(self, query: str, k: int) -> list[tuple[Passage, float]]:
+        """The ``k`` active passages closest to ``query``, best first, with their cosine similarity (1 = same)."""
+        return self.search_by_vector(self.embedder.embed_query(query), k)
+
+    def search_by_vector(self, vector: Sequence[float], k: int) -> list[tuple[Passage, float]]:
+        """Dense search with a query vector from this store's embedder (see :meth:`search`).
+
+        Fetches ``3 * k`` neighbours and drops those of inactive revisions (only present during an ingest or
+        after a crash), fetching more if too few remain.
+        """
+        active = self._active()
+        if active != self._index_sees:
+            self._reload_index()
+            self._index_sees = active
+        if k < 1 or self._passages is None:
+            return []
+        total = self._passages.count()
+        wanted = min(3 * k, total)
+        while wanted > 0:
+            result = self._passages.query(
+                query_embeddings=[list(map(float, vector))],
+                n_results=wanted,
+                include=["documents", "metadatas", "distances"],
+            )
+            hits = [
+                (_passage(text, meta), 1.0 - float(distance))
+                for text, meta, distance in zip(
+                    result["documents"][0], result["metadatas"][0], result["distances"][0], strict=True
+                )
+                if meta is not None and text is not None and active.get(str(meta["doc_id"])) == meta["revision"]
+            ]
+            if len(hits) >= k or wanted >= total:
+                return hits[:k]
+            wanted = min(wanted * 2, total)
+        return []
+
+    def passages(self) -> list[Passage]:
+        """Every active passage, in (doc_id, position) order (the corpus for BM25)."""
+        if self._passages is None:
+            return []
+        active = self._active()
+        if not active:
+            return []
+        keys = [f"{doc_id}|{revision}" for doc_id, revision in active.items()]
+        result = self._passages.get(where={"key": {"$in": keys}}, include=["documents", "metadatas"])
+        found = [
+            _passage(text, meta)
+            for text, meta in zip(result["documents"], result["metadatas"], strict=True)
+            if active.get(str(meta["doc_id"])) == meta["revision"]
+        ]
+        return sorted(found, key=lambda p: (p.doc_id, p.position))
+
+    def article(self, doc_id: str) -> Article:
+        """The stored article: full normalised text, title, sections, source and version."""
+        if self._catalog is not None:
+            result = self._catalog.get(ids=[doc_id], include=["documents", "metadatas"])
+            if result["ids"]:
+                return _article(doc_id, result["documents"][0], result["metadatas"][0])
+        raise UserError(f"no article {doc_id!r} in store {self.location}; run `assistant ingest` on it")
+
+    def articles(self) -> list[Article]:
+        """Every stored article, by doc_id."""
+        if self._catalog is None:
+            return []
+        result = self._catalog.get(include=["documents", "metadatas"])
+        found = [
+            _article(doc_id, text, meta)
+            for doc_id, text, meta in zip(result["ids"], result["documents"], result["metadatas"], strict=True)
+        ]
+        return sorted(found, key=lambda a: a.doc_id)
+
+    def count(self) -> int:
+        """Number of active passages."""
+        return sum(int(meta["passages"]) for meta in self._catalog_metadata().values())
+
+    def state(self) -> str:
+        """A token that changes whenever the active content changes (a cache key for indexes built on top)."""
+        pairs = sorted(self._active().items())
+        payload = json.dumps([self.location, self.settings.collection, pairs])
+        return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
+
+    def verify(self) -> list[str]:
+        """Check the invariants readers rely on; returns the problems found (empty when consistent).
+
+        Every catalog article has exactly its ``passages`` count of active passages, at positions 0..n-1, each
+        equal to ``article.text[start:end]``.
+        """
+        problems: list[str] = []
+        by_doc: dict[str, list[Passage]] = {}
+        for passage in self.passages():
+            by_doc.setdefault(passage.doc_id, []).append(passage)
+        counts = {doc_id: int(meta["passages"]) for doc_id, meta in self._catalog_metadata().items()}
+        for article in self.articles():
+            found = by_doc.get(article.doc_id, [])
+            if len(found) != counts[article.doc_id]:
+                problems.append(f"{article.doc_id}: {len(found)} passages, catalog says {counts[article.doc_id]}")
+            if [p.position for p in found] != list(range(len(found))):
+                problems.append(f"{article.doc_id}: positions are not 0..{len(found) - 1}")
+            problems.extend(
+                f"{article.doc_id}: passage {p.id} does not match the article text at {p.start}:{p.end}"
+                for p in found
+                if article.text[p.start : p.end] != p.text
+            )
+        return problems
+
+    # ----------------------------------------------------------------------------------------------------------
+    # Internals
+
+    def _active(self) -> dict[str, str]:
+        """doc_id -> active revision, from the catalog (the single source of truth for readers)."""
+        return {doc_id: str(meta["revision"]) for doc_id, meta in self._catalog_metadata().items()}
+
+    def _reload_index(self) -> None:
+        """Reopen an embedded store after another process changed it.
+
+        An embedded Chroma client keeps the vector index in memory and does not see another process's writes
+        (metadata reads go to SQLite and do), so a long-lived reader such as the chat server would miss the
+        passages of a re-ingested article. Reconnecting reloads the index from disk. Chroma shares one client
+        per path in a process, so this works when the process holds a single open store for that path.
+        """
+        if self.server_mode:
+            return  # the server holds the only index; it is always current
+        self.close()
+        self._client = self._connect(create=False)
+        self._open_collections()
+
+    def _catalog_metadata(self) -> dict[str, Any]:
+        if self._catalog is None:
+            return {}
+        result = self._catalog.get(include=["metadatas"])
+        return dict(zip(result["ids"], result["metadatas"] or [], strict=True))
+
+    def _connect(self, create: bool) -> ClientAPI:
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+
+        chroma_settings = ChromaSettings(anonymized_telemetry=False)
+        if self.server_mode:
+            host, port = self.settings.chroma_host, self.settings.chroma_port
+            try:
+                client = chromadb.HttpClient(host=host, port=port, settings=chroma_settings)
+                client.heartbeat()
+            except Exception as error:
+                raise UserError(
+                    f"cannot reach the Chroma server at {host}:{port} ({type(error).__name__}); start it with "
+                    f"`chroma run --path DIR --host {host} --port {port}` or unset ASSISTANT_CHROMA_HOST"
+                ) from None
+            return client
+        store_dir = Path(self.settings.store_dir)
+        if not store_dir.is_dir() and not create:
+            raise UserError(f"no store at {store_dir}; run `assistant ingest PATH` first")
+        try:
+            store_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise UserError(
+                f"store directory {store_dir} cannot be created ({error.strerror or error}); "
+                "choose a writable directory with --store or ASSISTANT_STORE_DIR"
+            ) from None
+        try:
+            return chromadb.PersistentClient(path=str(store_dir), settings=chroma_settings)
+        except Exception as error:
+            raise UserError(
+                f"cannot open store {store_dir} ({type(error).__name__}: {str(error).splitlines()[0]}); "
+                "check its permissions or use another --store"
+            ) from None
+
+    def _get_collection(self, name: str) -> Collection | None:
+        from chromadb.errors import NotFoundError
+
+        try:
+            return self._client.get_collection(name, embedding_function=None)
+        except NotFoundError:
+            return None
+        except ValueError:  # older clients raise ValueError for a missing collection
+            return None
+
+    def _ensure_collections(self) -> None:
+        """Create the two collections on first write (cosine space, no embedding function, identity recorded)."""
+        identity = self.embedder.identity
+        if self._passages is None:
+            self._passages = self._client.get_or_create_collection(
+                self.settings.collection,
+                embedding_function=None,
+                configuration={"hnsw": {"space": "cosine"}},
+                metadata={
+                    "schema": SCHEMA,
+                    "embedder_backend": identity.backend,
+                    "embedder_model": identity.model,
+                    "embedder_dim": identity.dim,
+                },
+            )
+            self._check_identity(self._passages)
+        if self._catalog is None:
+            self._catalog = self._client.get_or_create_collection(
+                self.settings.collection + CATALOG_SUFFIX, embedding_function=None, metadata={"schema": SCHEMA}
+            )
+
+    def _check_identity(self, collection: Collection) -> None:
+        """Refuse a store built with another embedder: its vectors are not comparable with ours."""
+        meta = collection.metadata or {}
+        try:
+            stored = EmbedderIdentity(
+                str(meta["embedder_backend"]), str(meta["embedder_model"]), int(meta["embedder_dim"])
+            )
+        except (KeyError, TypeError, ValueError):
+            raise UserError(
+                f"collection {collection.name!r} in store {self.location} was not created by `assistant ingest`; "
+                "use another --store or ASSISTANT_COLLECTION"
+            ) from None
+        if meta.get("schema") != SCHEMA:
+            raise UserError(
+                f"store {self.location} has layout version {meta.get('schema')}, this assistant needs {SCHEMA}; "
+                "re-ingest into a new --store"
+            )
+        backend, model = self.embedder.backend, self.embedder.model
+        if (stored.backend, stored.model) == (backend, model) and stored.dim == self.embedder.identity.dim:
+            return
+        hint = f"ASSISTANT_EMBEDDER={stored.backend}"
+        if stored.backend == "sentence-transformers":
+            hint += f" ASSISTANT_EMBEDDING_MODEL={stored.model}"
+        configured = (
+            self.embedder.identity.describe() if (stored.backend, stored.model) == (backend, model) else
+            f"{backend}/{model}"
+        )
+        raise UserError(
+            f"store {self.location} was built with {stored.describe()} but the configured embedder is "
+            f"{configured}; re-ingest into a new --store or set {hint}"
+        )
+
+    def _acquire_lock(self) -> None:
+        if self.server_mode:
+            return
+        from filelock import FileLock, Timeout
+
+        store_dir = Path(self.settings.store_dir)
+        if self._file_lock is None:
+            self._file_lock = FileLock(str(store_dir / LOCK_NAME), timeout=0)
+        try:
+            self._file_lock.acquire(timeout=0)
+        except Timeout:
+            try:
+                holder = (store_dir / PID_NAME).read_text().strip() or "unknown"
+            except OSError:
+                holder = "unknown"
+            raise UserError(
+                f"store {store_dir} is being written by another process (pid {holder}); "
+                "wait for it or use another --store"
+            ) from None
+        except OSError as error:
+            raise UserError(
+                f"store directory {store_dir} is not writable ({error.strerror or error}); "
+                "choose a writable directory with --store or ASSISTANT_STORE_DIR"
+            ) from None
+        try:
+            (store_dir / PID_NAME).write_text(f"{os.getpid()}\n")
+        except OSError as error:
+            self._file_lock.release()
+            raise UserError(
+                f"store directory {store_dir} is not writable ({error.strerror or error}); "
+                "choose a writable directory with --store or ASSISTANT_STORE_DIR"
+            ) from None
+
+    def _release_lock(self) -> None:
+        if self._file_lock is None:
+            return
+        with contextlib.suppress(OSError):
+            (Path(self.settings.store_dir) / PID_NAME).unlink()
+        self._file_lock.release()
+
+    @staticmethod
+    def _require(collection: Collection | None) -> Collection:
+        if collection is None:
+            raise RuntimeError("collections are created on first write; call inside writing()")
+        return collection
+
+
+def _record_id(revision: str, passage_id: str) -> str:
+    return hashlib.sha256(f"{revision}|{passage_id}".encode("ascii")).hexdigest()[:32]
+
+
+def _passage(text: str, meta: Any) -> Passage:
+    return Passage(
+        id=str(meta["passage_id"]),
+        doc_id=str(meta["doc_id"]),
+        title=str(meta["title"]),
+        text=text,
+        start=int(meta["start"]),
+        end=int(meta["end"]),
+        section=str(meta["section"]),
+        paragraph=int(meta["paragraph"]),
+        position=int(meta["position"]),
+    )
+
+
+def _article(doc_id: str, text: str, meta: Any) -> Article:
+    sections = tuple(Section(heading=str(h), start=int(s)) for h, s in json.loads(str(meta["sections"])))
+    return Article(
+        doc_id=doc_id,
+        title=str(meta["title"]),
+        text=text,
+        source=str(meta["source"]),
+        version=str(meta["version"]),
+        sections=sections,
+    )

