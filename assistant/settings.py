@@ -46,6 +46,11 @@ class Settings(BaseSettings):
     llm_model: str = Field("qwen2.5-coder-1.5b-instruct", description="Model name sent to the endpoint.")
     llm_timeout: float = Field(60.0, gt=0, description="Seconds to wait for one LLM reply.")
     llm_max_retries: int = Field(2, ge=0, description="Retries on connection errors and 5xx replies.")
+    llm_json_mode: Literal["auto", "json_schema", "json_object"] = Field(
+        "auto",
+        description="Structured-output request format: json_schema (OpenAI, vLLM, Ollama, llama-server) or "
+        "json_object with a schema (llama-cpp-python's server); auto picks json_object for the embedded server.",
+    )
     local_model_path: Path | None = Field(
         None, description="GGUF file for the embedded server; unset assembles the bundled Qwen 1.5B."
     )
@@ -54,7 +59,10 @@ class Settings(BaseSettings):
     cache_dir: Path = Field(CACHE_HOME, description="Where the assembled model file is kept.")
 
     # Answering
-    top_k: int = Field(4, ge=1, le=20, description="Passages given to the LLM per question.")
+    top_k: int = Field(4, ge=1, le=20, description="Passages retrieved per question.")
+    retrieval: Literal["dense", "bm25", "hybrid", "hybrid-translate"] = Field(
+        "hybrid", description="How passages are found: dense, BM25, both fused, or both plus a translation."
+    )
     answer_language: Literal["auto", "fr", "en"] = Field(
         "auto", description="Answer language; auto follows the question."
     )

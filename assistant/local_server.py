@@ -1,0 +1,301 @@
+"""The embedded offline LLM: llama-cpp-python's OpenAI-compatible server as a child process on 127.0.0.1.
+
+Running the model in a separate process (rather than in-process ``llama_cpp.Llama``) means the rest of the code
+talks to every LLM the same way, through the ``openai`` package, whether it is this server, OpenAI, vLLM or Ollama.
+
+The child is ``python -m llama_cpp.server`` run through this module's ``__main__`` wrapper, which adds two things
+the server lacks: it drops environment variables that llama_cpp.server would silently read as its own settings
+(``PORT``, ``HOST``, ``API_KEY``, ``CONFIG_FILE``, ``N_CTX``... a ``PORT`` set for another program would move the
+server away from the port we wait on, an ``API_KEY`` would make it reject us), and it exits by itself when its
+parent dies, even by SIGKILL, so a crashed assistant never leaves a 1.2 GB server running.
+
+Server flags, and why:
+
+* ``--n_threads`` and ``--n_threads_batch`` both from ``settings.local_llm_threads``: the server's default uses
+  every core for prompt processing; on a busy 2-core machine spinning OpenMP threads slowed generation ~100x.
+  ``OMP_WAIT_POLICY=passive`` is set for the same reason.
+* ``--logits_all False``: the server defaults to keeping logits for every prompt position, an
+  ``n_ctx x n_vocab`` float array (4096 x 151,936 x 4 B = 2.5 GB for Qwen) that we never use (no logprobs).
+* ``--interrupt_requests False``: by default a new request silently cuts off a streaming answer in progress;
+  with two chat users the first would see a truncated answer. Requests queue instead.
+* ``--cache True`` (RAM): besides reusing the common prefix with the *previous* request (always on), the server
+  keeps the state of recent prompts, so a different call in between (question rewrite, translation) does not
+  evict the long article prefix of the answer prompt. Measured with Qwen 1.5B, 1 thread, ~950-token article:
+  with a rewrite-like call between two questions the next answer's first token came after ~1 s with the cache,
+  ~30 s without (the cold figure).
+* ``--n_batch 64`` and ``--cache_size`` 512 MiB bound the memory of that cache. Each saved state carries an
+  uncounted copy of the logits buffer (``n_batch x n_vocab`` floats: 311 MB for Qwen at the default 512), and
+  ``--cache_size`` only counts the KV part: measured, the server grew ~330 MB per request (would reach ~12 GB);
+  with 64 it grows ~60 MB per request up to the cap. Prompt speed on CPU did not change measurably.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import logging
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from types import TracebackType
+
+from assistant.errors import UserError
+from assistant.settings import Settings
+
+log = logging.getLogger(__name__)
+
+_LIVE: set[LocalLLMServer] = set()
+_LIVE_LOCK = threading.Lock()
+_STOP_GRACE_S = 5.0
+_PROMPT_CACHE_BYTES = 512 << 20
+_BATCH = 64
+_LOG_LIMIT_BYTES = 5 << 20
+# Environment variables llama_cpp.server reads besides its own settings' field names.
+_SERVER_ENV_EXTRA = ("HOST", "PORT", "CONFIG_FILE")
+
+
+class LocalLLMServer:
+    """A llama.cpp OpenAI-compatible server for one GGUF file, alive for the duration of a ``with`` block.
+
+    ``base_url`` (``http://127.0.0.1:PORT/v1``) is valid once the block is entered, that is once the model is
+    loaded and ``GET /v1/models`` answers. The server is stopped on exit, at interpreter exit (atexit), and by
+    its own watchdog if this process is killed.
+    """
+
+    def __init__(
+        self,
+        model_path: Path,
+        settings: Settings,
+        *,
+        startup_timeout: float = 180.0,
+        log_path: Path | None = None,
+    ) -> None:
+        self.model_path = Path(model_path)
+        self.settings = settings
+        self.startup_timeout = startup_timeout
+        self.log_path = log_path or Path(settings.cache_dir).expanduser() / "llama-server.log"
+        self.port: int | None = None
+        self._log_offset = 0
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def base_url(self) -> str:
+        """OpenAI-style base URL of the running server (ends in ``/v1``)."""
+        if self.port is None or self._process is None:
+            raise RuntimeError("the local LLM server is not running")
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def __enter__(self) -> LocalLLMServer:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def command(self, port: int) -> list[str]:
+        """The child's command line (public so the flags can be shown and tested)."""
+        threads = str(self.settings.local_llm_threads)
+        return [
+            sys.executable, "-m", "assistant.local_server",
+            "--model", str(self.model_path),
+            "--host", "127.0.0.1",
+            "--port", str(port),
+            "--n_threads", threads,
+            "--n_threads_batch", threads,
+            "--n_ctx", str(self.settings.local_llm_ctx),
+            "--n_batch", str(_BATCH),
+            "--model_alias", self.settings.llm_model,
+            "--logits_all", "False",
+            "--interrupt_requests", "False",
+            "--cache", "True",
+            "--cache_type", "ram",
+            "--cache_size", str(_PROMPT_CACHE_BYTES),
+        ]  # fmt: skip
+
+    def start(self) -> None:
+        """Start the child and wait until it serves; UserError (with the log's last lines) if it cannot."""
+        if self._process is not None:
+            return
+        if not self.model_path.is_file():
+            raise UserError(f"model file {self.model_path} does not exist")
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        for attempt in range(3):
+            self.port = _free_port()
+            self._spawn()
+            try:
+                self._wait_ready()
+                log.info("local LLM server ready at %s (log: %s)", self.base_url, self.log_path)
+                return
+            except _PortTaken:
+                # Another program took the port between our probe and the server's bind: try another.
+                self.stop()
+                if attempt == 2:
+                    raise UserError(
+                        f"the local LLM server could not bind a port on 127.0.0.1 (see {self.log_path})"
+                    ) from None
+            except BaseException:
+                self.stop()
+                raise
+
+    def stop(self) -> None:
+        """Stop the child: SIGTERM, then SIGKILL after a grace period. Safe to call twice."""
+        process, self._process = self._process, None
+        with _LIVE_LOCK:
+            _LIVE.discard(self)
+        if process is None or process.poll() is not None:
+            return
+        process.terminate()
+        try:
+            process.wait(timeout=_STOP_GRACE_S)
+        except subprocess.TimeoutExpired:
+            # uvicorn waits for in-flight requests on SIGTERM; a long generation must not hold up exit.
+            process.kill()
+            process.wait()
+
+    def _spawn(self) -> None:
+        env = dict(os.environ)
+        env["OMP_WAIT_POLICY"] = "passive"
+        env["PYTHONUNBUFFERED"] = "1"
+        env["_ASSISTANT_PARENT_PID"] = str(os.getpid())
+        # The child runs this module by name: make it importable even when the project is not pip-installed.
+        package_root = str(Path(__file__).resolve().parent.parent)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH", "")) if p)
+        _rotate(self.log_path)
+        # Appended to, not truncated: another assistant process may have its server writing here too.
+        with self.log_path.open("ab") as log_file:
+            log_file.write(f"\n=== {time.strftime('%Y-%m-%d %H:%M:%S')} pid {os.getpid()} port {self.port}\n".encode())
+            log_file.flush()
+            self._log_offset = log_file.tell()
+            self._process = subprocess.Popen(
+                self.command(self.port or 0),
+                stdin=subprocess.DEVNULL,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                env=env,
+                start_new_session=True,  # a Ctrl-C in the terminal reaches us, and we stop the server in order
+            )
+        with _LIVE_LOCK:
+            _LIVE.add(self)
+
+    def _wait_ready(self) -> None:
+        assert self._process is not None
+        url = f"http://127.0.0.1:{self.port}/v1/models"
+        deadline = time.monotonic() + self.startup_timeout
+        while True:
+            code = self._process.poll()
+            if code is not None:
+                tail = _log_tail(self.log_path, self._log_offset)
+                if "address already in use" in tail.lower():
+                    raise _PortTaken
+                raise UserError(
+                    f"the local LLM server exited with status {code} while loading {self.model_path.name}: "
+                    f"{tail or 'no output'} (full log: {self.log_path})"
+                )
+            if _answers(url):
+                return
+            if time.monotonic() > deadline:
+                tail = _log_tail(self.log_path, self._log_offset) or "none"
+                raise UserError(
+                    f"the local LLM server did not answer within {self.startup_timeout:.0f} s "
+                    f"(last log lines: {tail}; full log: {self.log_path})"
+                )
+            time.sleep(0.2)
+
+
+class _PortTaken(Exception):
+    pass
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _answers(url: str) -> bool:
+    # Plain urllib: proxies are ignored for this loopback probe, as HTTP(S)_PROXY must not capture it.
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(url, timeout=2.0) as response:
+            return bool(response.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def _rotate(path: Path) -> None:
+    """Keep the log bounded: past the limit it becomes ``.1`` (replacing the previous one) at the next start."""
+    try:
+        if path.stat().st_size > _LOG_LIMIT_BYTES:
+            os.replace(path, path.with_name(path.name + ".1"))
+    except OSError:
+        pass
+
+
+def _log_tail(path: Path, offset: int = 0, lines: int = 3) -> str:
+    """The last few meaningful lines this run wrote (from ``offset``) joined on one line, for an error message."""
+    try:
+        with path.open("rb") as handle:
+            size = handle.seek(0, os.SEEK_END)
+            handle.seek(max(offset, size - 8192))
+            text = handle.read().decode("utf-8", errors="replace")
+    except OSError:
+        return ""
+    kept = [line.strip() for line in text.splitlines() if line.strip()]
+    return " | ".join(kept[-lines:])
+
+
+@atexit.register
+def _stop_all() -> None:
+    """Stop every server still running when the interpreter exits (a forgotten ``stop()``, an uncaught error)."""
+    with _LIVE_LOCK:
+        servers = list(_LIVE)
+    for server in servers:
+        with contextlib.suppress(Exception):
+            server.stop()
+
+
+# --- child side -------------------------------------------------------------------------------------------------
+
+
+def _scrub_server_environment() -> None:
+    """Remove variables llama_cpp.server would take as settings, so only our command line configures it."""
+    from llama_cpp.server.settings import Settings as ServerSettings
+
+    names = {name.upper() for name in ServerSettings.model_fields} | set(_SERVER_ENV_EXTRA)
+    for key in list(os.environ):
+        if key.upper() in names:
+            del os.environ[key]
+
+
+def _watch_parent(parent_pid: int) -> None:
+    """Exit when the process that started us is gone (re-parented), whatever killed it."""
+    while True:
+        if os.getppid() != parent_pid:
+            os._exit(0)
+        time.sleep(1.0)
+
+
+def _child_main(argv: list[str]) -> None:
+    import runpy
+
+    parent = os.environ.pop("_ASSISTANT_PARENT_PID", "")
+    _scrub_server_environment()
+    if parent.isdigit():
+        threading.Thread(target=_watch_parent, args=(int(parent),), daemon=True, name="parent-watch").start()
+    sys.argv = ["llama_cpp.server", *argv]
+    runpy.run_module("llama_cpp.server", run_name="__main__", alter_sys=True)
+
+
+if __name__ == "__main__":
+    _child_main(sys.argv[1:])
