@@ -1,0 +1,305 @@
+"""The answer chain: rewrite a follow-up, retrieve, ask the LLM for claims with evidence ids, verify, render.
+
+Stages run in one direction and each is a plain function over typed values, composed with LangChain
+runnables for the LLM calls. The prompt is laid out for the llama.cpp prompt cache: the instructions and the
+numbered articles come first and stay byte-identical from one question to the next while the store fits in
+``CONTEXT_CHARS``; only the question follows. A warm answer then re-reads a few dozen tokens, not the article.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from functools import cache
+from typing import Any
+
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+
+from assistant.citations import Citation, Claim, Evidence, number_evidence, render, verify
+from assistant.errors import UserError
+from assistant.language import Language, answer_language, detect_language
+from assistant.prompts import load_prompt
+from assistant.retrieval import HybridRetriever
+from assistant.settings import Settings
+from ingest.records import Passage
+from ingest.store import PassageStore
+
+CONTEXT_CHARS = 7000
+HISTORY_TURNS = 3
+_TEXT_FIELD = re.compile(r'"text"\s*:\s*"((?:[^"\\]|\\.)*)')
+_REFUSAL = re.compile(
+    r"(does not|doesn't|do not|don't) (say|mention|specify|state|provide|give|contain)|not (mentioned|specified|"
+    r"stated|provided|given|known from)|no information|ne (le )?(dit|précise|mentionne|donne|indique) pas|"
+    r"pas (mentionné|précisé|indiqué)|aucune information",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One earlier exchange of the conversation."""
+
+    question: str
+    answer: str
+
+
+@dataclass
+class Answer:
+    """A verified answer: the text shown, its citations, and how it was reached."""
+
+    question: str
+    standalone_question: str
+    language: Language
+    answer: str
+    abstained: bool
+    citations: list[Citation] = field(default_factory=list)
+    claims: list[Claim] = field(default_factory=list)
+    retrieved: list[Passage] = field(default_factory=list)
+    notice: str | None = None
+    dropped: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        """The CLI's JSON form: answer, language, abstained, citations and what led to them."""
+        return {
+            "question": self.question,
+            "standalone_question": self.standalone_question,
+            "answer": self.answer,
+            "language": self.language,
+            "abstained": self.abstained,
+            "citations": [asdict(c) for c in self.citations],
+            "retrieved": [{"passage_id": p.id, "doc_id": p.doc_id, "text": p.text} for p in self.retrieved],
+            "notice": self.notice,
+            "dropped": self.dropped,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+@dataclass(frozen=True)
+class Token:
+    """A piece of the answer text as the model writes it (before verification)."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Step:
+    """A stage that finished, for the UI's collapsed steps: its name and what it produced."""
+
+    name: str
+    output: str
+
+
+Event = Token | Step | Answer
+
+
+def claims_schema(keys: Sequence[str]) -> dict[str, Any]:
+    """JSON schema of the model's reply; evidence ids are an enum so a constrained decoder cannot invent one."""
+    return {
+        "type": "object",
+        "properties": {
+            "claims": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "evidence": {"type": "array", "items": {"type": "string", "enum": list(keys)}},
+                        "text": {"type": "string", "maxLength": 200},
+                    },
+                    "required": ["evidence", "text"],
+                    "additionalProperties": False,
+                },
+            }
+        },
+        "required": ["claims"],
+        "additionalProperties": False,
+    }
+
+
+def format_context(evidence: Sequence[Evidence]) -> str:
+    """The numbered sentences, grouped under their article title and section, in the order given."""
+    lines: list[str] = []
+    heading: tuple[str, str] | None = None
+    for item in evidence:
+        here = (item.passage.title, item.passage.section)
+        if here != heading:
+            if heading is None or here[0] != heading[0]:
+                lines.append(f"\n# {item.passage.title}")
+            if item.passage.section:
+                lines.append(f"## {item.passage.section}")
+            heading = here
+        lines.append(f"{item.key}: {item.text}")
+    return "\n".join(lines).strip()
+
+
+def parse_claims(raw: str) -> list[tuple[str, list[str]]]:
+    """The (text, evidence ids) pairs of a reply; anything that is not the expected JSON gives no claims."""
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError:
+        return []
+    claims = data.get("claims") if isinstance(data, dict) else None
+    if not isinstance(claims, list):
+        return []
+    parsed = []
+    for claim in claims:
+        if isinstance(claim, dict) and isinstance(claim.get("text"), str):
+            ids = claim.get("evidence")
+            parsed.append((claim["text"], [str(i) for i in ids] if isinstance(ids, list) else []))
+    return parsed
+
+
+def streamed_text(buffer: str) -> str:
+    """The claim texts readable so far in a partial JSON reply, joined as the user will see them."""
+    texts = []
+    for match in _TEXT_FIELD.finditer(buffer):
+        body = match.group(1)
+        if body.endswith("\\") and not body.endswith("\\\\"):
+            body = body[:-1]
+        try:
+            texts.append(json.loads(f'"{body}"'))
+        except json.JSONDecodeError:
+            texts.append(body)
+    return " ".join(t.strip() for t in texts if t.strip())
+
+
+class AnswerChain:
+    """Answers questions about the stored articles with a chat model reached through the openai package."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: PassageStore,
+        chat_model: Any,
+        response_format: Callable[[dict[str, Any]], dict[str, Any]],
+    ):
+        self.settings = settings
+        self.store = store
+        self.chat_model = chat_model
+        self.response_format = response_format
+        self.retriever = HybridRetriever(
+            store=store, k=settings.top_k, mode=settings.retrieval, translate=self.translate
+        )
+
+    # -- stages ---------------------------------------------------------------------------------------------
+
+    def translate(self, question: str) -> str:
+        """The question in French, for searching French articles with an English question."""
+        messages = [SystemMessage(load_prompt("translate_question")), HumanMessage(question)]
+        return str(self.chat_model.invoke(messages, max_tokens=120).content).strip() or question
+
+    def in_language(self, claims: list[Claim], language: Language) -> list[Claim]:
+        """The claims in the answer language: a small model often answers an English question in French."""
+        translated = []
+        for claim in claims:
+            text = claim.text
+            if detect_language(text, default=language) != language:
+                messages = [SystemMessage(load_prompt("translate_answer", language)), HumanMessage(text)]
+                text = str(self.chat_model.invoke(messages, max_tokens=200).content).strip() or claim.text
+            translated.append(Claim(text=text, citations=claim.citations))
+        return translated
+
+    def rewrite(self, question: str, history: Sequence[Turn]) -> str:
+        """A follow-up made standalone from the last turns; the question itself when there is no history."""
+        if not history:
+            return question
+        messages: list[BaseMessage] = [SystemMessage(load_prompt("rewrite"))]
+        for turn in history[-HISTORY_TURNS:]:
+            messages += [HumanMessage(turn.question), AIMessage(turn.answer)]
+        messages.append(HumanMessage(question))
+        rewritten = str(self.chat_model.invoke(messages, max_tokens=120).content).strip()
+        return rewritten.splitlines()[0].strip() if rewritten else question
+
+    def context_passages(self, retrieved: Sequence[Passage]) -> list[Passage]:
+        """Every stored passage when the store is small (a cacheable prompt), else the retrieved ones."""
+        everything = self.store.passages()
+        if sum(len(p.text) for p in everything) <= CONTEXT_CHARS:
+            return everything
+        return sorted(retrieved, key=lambda p: (p.doc_id, p.position))
+
+    def messages(self, question: str, language: Language, evidence: Sequence[Evidence]) -> list[BaseMessage]:
+        """System prompt with the numbered articles first (the stable, cached part), the question last."""
+        system = load_prompt("answer_system").replace("{context}", format_context(evidence))
+        user = load_prompt("answer_user", language).replace("{question}", question)
+        return [SystemMessage(system), HumanMessage(user)]
+
+    # -- the chain ------------------------------------------------------------------------------------------
+
+    def stream(self, question: str, history: Sequence[Turn] = ()) -> Iterator[Event]:
+        """Steps, then answer tokens as they come, then the verified :class:`Answer` last."""
+        started = time.perf_counter()
+        question, notice = self._checked(question)
+        language = answer_language(question, self.settings.answer_language)
+        standalone = self.rewrite(question, history)
+        if standalone != question:
+            yield Step("rewrite", standalone)
+        foreign = detect_language(standalone) != "fr"
+        retrieved = self.retriever.search(standalone, foreign=foreign)
+        yield Step("retrieve", "\n".join(f"{p.title} §{p.paragraph}: {p.text}" for p in retrieved))
+        evidence = number_evidence(self.context_passages(retrieved))
+        buffer, shown = "", ""
+        schema = claims_schema([e.key for e in evidence])
+        constrained = self.chat_model.bind(response_format=self.response_format(schema))
+        for chunk in constrained.stream(
+            self.messages(standalone, language, evidence), max_tokens=400
+        ):
+            buffer += str(chunk.content)
+            text = streamed_text(buffer)
+            if len(text) > len(shown) and text.startswith(shown):
+                yield Token(text[len(shown) :])
+                shown = text
+        answer = self._verified(question, standalone, language, buffer, evidence, retrieved)
+        answer.notice = notice
+        answer.seconds = time.perf_counter() - started
+        yield answer
+
+    def answer(self, question: str, history: Sequence[Turn] = ()) -> Answer:
+        """The verified answer, without streaming."""
+        final = None
+        for event in self.stream(question, history):
+            if isinstance(event, Answer):
+                final = event
+        assert final is not None
+        return final
+
+    def _checked(self, question: str) -> tuple[str, str | None]:
+        question = " ".join(question.split())
+        if not question:
+            raise UserError("the question is empty: type a question about the article")
+        limit = self.settings.max_question_chars
+        if len(question) > limit:
+            return question[:limit], f"The question was cut to its first {limit} characters."
+        return question, None
+
+    def _verified(
+        self,
+        question: str,
+        standalone: str,
+        language: Language,
+        raw: str,
+        evidence: Sequence[Evidence],
+        retrieved: Sequence[Passage],
+    ) -> Answer:
+        raw_claims = [(text, ids) for text, ids in parse_claims(raw) if not _REFUSAL.search(text)]
+        checked = verify(standalone, raw_claims, evidence, cache(lambda doc_id: self.store.article(doc_id).text))
+        claims = checked.claims
+        answer = Answer(
+            question=question,
+            standalone_question=standalone,
+            language=language,
+            answer="",
+            abstained=not claims,
+            retrieved=list(retrieved),
+            dropped=checked.dropped,
+        )
+        if claims:
+            claims = self.in_language(claims, language)
+            answer.citations = checked.citations
+            answer.claims = claims
+            answer.answer = render(claims)
+        else:
+            answer.answer = load_prompt("refusal", language).strip()
+        return answer

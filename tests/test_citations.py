@@ -1,0 +1,126 @@
+"""Verification of model replies written by hand: what a user must never see cited, and what must survive."""
+
+from __future__ import annotations
+
+from assistant.citations import Evidence, number_evidence, render, sentence_spans, unsupported_numbers, verify
+from ingest.records import Passage
+
+ARTICLE = (
+    "Les troupes envoyées par Bamako ont subi de lourdes pertes. Une quinzaine de mercenaires russes seraient "
+    "entre les mains des séparatistes.\n"
+    "Les groupes armés ont perdu depuis 2023 le contrôle de plusieurs localités. La junte a depuis 2022 multiplié "
+    "les actes de rupture."
+)
+
+
+QUESTION = "Que dit l'article ?"
+
+
+def _passages() -> list[Passage]:
+    first_end = ARTICLE.index("\n")
+    second_start = first_end + 1
+    return [
+        Passage("p1", "doc", "Titre", ARTICLE[:first_end], 0, first_end, "", 0, 0),
+        Passage("p2", "doc", "Titre", ARTICLE[second_start:], second_start, len(ARTICLE), "", 1, 1),
+    ]
+
+
+def _evidence() -> list[Evidence]:
+    return number_evidence(_passages())
+
+
+def _source(doc_id: str) -> str:
+    return ARTICLE
+
+
+def test_every_sentence_gets_an_id_and_its_exact_offsets() -> None:
+    evidence = _evidence()
+    assert [e.key for e in evidence] == ["S1", "S2", "S3", "S4"]
+    for item in evidence:
+        assert ARTICLE[item.start : item.end] == item.text
+    assert evidence[1].text.startswith("Une quinzaine")
+    assert evidence[3].passage.id == "p2"
+
+
+def test_sentence_spans_keep_closing_quotes_with_their_sentence() -> None:
+    text = "Il a dit « Nous avons gagné. » Puis il est parti. Fin"
+    pieces = [text[s:e] for s, e in sentence_spans(text)]
+    assert pieces == ["Il a dit « Nous avons gagné. »", "Puis il est parti.", "Fin"]
+
+
+def test_supported_claim_is_kept_with_a_verbatim_quote() -> None:
+    claim = "The separatists hold about fifteen Russian mercenaries."
+    result = verify(QUESTION, [(claim, ["S2"])], _evidence(), _source)
+    assert len(result.claims) == 1
+    [citation] = result.citations
+    assert citation.n == 1 and citation.passage_id == "p1"
+    assert ARTICLE[citation.start : citation.end] == citation.quote
+    assert citation.quote.startswith("Une quinzaine de mercenaires")
+
+
+def test_invented_evidence_id_is_dropped_never_cited() -> None:
+    result = verify(QUESTION, [("Putin praised the battle.", ["S99"])], _evidence(), _source)
+    assert result.claims == [] and result.citations == []
+    assert "no valid evidence" in result.dropped[0]
+
+
+def test_claim_without_evidence_is_dropped() -> None:
+    result = verify(QUESTION, [("Bamako has two million inhabitants.", [])], _evidence(), _source)
+    assert result.claims == []
+
+
+def test_invented_figure_is_dropped_even_with_a_real_sentence_cited() -> None:
+    result = verify(QUESTION, [("Ukraine delivered 12 drones.", ["S1"])], _evidence(), _source)
+    assert result.claims == []
+    assert "12" in result.dropped[0]
+
+
+def test_figure_held_by_the_evidence_survives() -> None:
+    result = verify(QUESTION, [("Since 2023.", ["S3"])], _evidence(), _source)
+    assert [c.text for c in result.claims] == ["Since 2023."]
+    assert unsupported_numbers("depuis 2022 et 2023", [_evidence()[2]]) == ["2022"]
+
+
+def test_citations_are_numbered_by_first_use_and_shared() -> None:
+    reply = [("First.", ["S3"]), ("Second.", ["S1", "S3"]), ("Mixed langues, même phrase.", ["s1"])]
+    result = verify(QUESTION, reply, _evidence(), _source)
+    assert [c.citations for c in result.claims] == [(1,), (2, 1), (2,)]
+    assert [c.passage_id for c in result.citations] == ["p2", "p1"]
+    assert render(result.claims) == "First. [1] Second. [2][1] Mixed langues, même phrase. [2]"
+
+
+def test_quote_that_no_longer_matches_the_stored_article_is_dropped() -> None:
+    edited = ARTICLE.replace("quinzaine", "vingtaine")
+    result = verify(QUESTION, [("About fifteen.", ["S2"])], _evidence(), lambda doc_id: edited)
+    assert result.claims == [] and result.citations == []
+
+
+def test_claim_copying_a_sentence_is_repointed_to_it() -> None:
+    copied = "Les groupes armés ont perdu depuis 2023 le contrôle de plusieurs localités."
+    result = verify(QUESTION, [(copied, ["S1"])], _evidence(), _source)
+    [citation] = result.citations
+    assert citation.quote == copied and citation.passage_id == "p2"
+
+
+def test_name_taken_from_another_sentence_is_dropped() -> None:
+    passages = [
+        Passage("p1", "doc", "T", "La junte est dirigée par Assimi Goïta.", 0, 38, "", 0, 0),
+        Passage("p2", "doc", "T", "Les séparatistes ont gagné à Tinzaouatene.", 39, 81, "", 1, 1),
+    ]
+    text = " ".join(p.text for p in passages)
+    evidence = number_evidence(passages)
+    stitched = verify("Qui a été tué ?", [("Le commandant Goïta a été tué à Tinzaouatene.", ["S2"])], evidence,
+                      lambda d: text)
+    assert stitched.claims == [] and "Goïta" in stitched.dropped[0]
+    honest = verify("Où ?", [("À Tinzaouatene, selon les séparatistes.", ["S2"])], evidence, lambda d: text)
+    assert len(honest.claims) == 1
+
+
+def test_count_question_needs_a_stated_quantity() -> None:
+    count = "How many mercenaries are held?"
+    vague = verify(count, [("Several mercenaries are held by the separatists.", ["S2"])], _evidence(), _source)
+    assert vague.claims == [] and "quantity" in vague.dropped[0]
+    stated = verify(count, [("About fifteen (une quinzaine).", ["S2"])], _evidence(), _source)
+    assert len(stated.claims) == 1
+    other = verify("Who holds them?", [("The separatists.", ["S2"])], _evidence(), _source)
+    assert len(other.claims) == 1
