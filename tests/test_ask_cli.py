@@ -1,0 +1,63 @@
+"""`assistant ask` end to end: the JSON a user scripts against, and the one-line failures they read."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _assistant(args: list[str], env: dict[str, str], stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "assistant.cli", *args],
+        input=stdin, capture_output=True, text=True, env=env, cwd=REPO, timeout=600,
+    )
+
+
+@pytest.fixture
+def seeded_env(tmp_path: Path, child_env: Callable[..., dict[str, str]], seed_path: Path) -> dict[str, str]:
+    env = child_env(ASSISTANT_STORE_DIR=str(tmp_path / "store"), ASSISTANT_CACHE_DIR=str(tmp_path / "cache"))
+    assert _assistant(["ingest", str(seed_path)], env).returncode == 0
+    return env
+
+
+def test_empty_question_is_refused_before_anything_starts(child_env: Callable[..., dict[str, str]]) -> None:
+    result = _assistant(["ask", "   "], child_env())
+    assert result.returncode == 1
+    assert result.stderr.strip() == "assistant: the question is empty: type a question about the article"
+
+
+def test_unreachable_llm_is_one_clear_line(seeded_env: dict[str, str]) -> None:
+    env = dict(seeded_env, ASSISTANT_LLM_BASE_URL="http://127.0.0.1:9/v1", ASSISTANT_LLM_MAX_RETRIES="0")
+    result = _assistant(["ask", "Qui a signé le communiqué ?"], env)
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "127.0.0.1:9" in lines[0]
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.slow
+def test_json_lines_from_stdin_through_a_real_llama_cpp_server(
+    seeded_env: dict[str, str], seed_path: Path, smollm_path: Path
+) -> None:
+    env = dict(seeded_env, ASSISTANT_LOCAL_MODEL_PATH=str(smollm_path), ASSISTANT_LLM_TIMEOUT="300")
+    huge = "Who signed the statement? " + "x" * 100_000
+    result = _assistant(["ask", "--json"], env, stdin=f"Qui a signé le communiqué ?\n\n{huge}\n")
+    assert result.returncode == 0, result.stderr
+    answers = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(answers) == 2
+    article = seed_path.read_text(encoding="utf-8")
+    for answer in answers:
+        assert {"answer", "language", "abstained", "citations"} <= answer.keys()
+        assert answer["answer"].strip()
+        for citation in answer["citations"]:
+            assert article[citation["start"] : citation["end"]] == citation["quote"]
+    assert [a["language"] for a in answers] == ["fr", "en"]
+    assert answers[0]["notice"] is None
+    assert "2000" in answers[1]["notice"]

@@ -1,0 +1,83 @@
+"""The answer chain over a real store of the seed, with scripted model replies (the LLM is the only fake here).
+
+What a user would notice: the answer streams, every citation shown is the article's own text at its offsets,
+a reply that cites nothing real becomes a refusal in the question's language, follow-ups are made standalone.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from langchain_core.language_models.fake_chat_models import FakeListChatModel
+
+from assistant.chain import Answer, AnswerChain, Step, Token, Turn
+from assistant.citations import number_evidence
+from assistant.settings import Settings
+from ingest.loading import load_article
+from ingest.splitting import split_article
+from ingest.store import PassageStore, open_store
+
+
+@pytest.fixture
+def store(settings: Settings, embedder, seed_path: Path) -> PassageStore:
+    store = open_store(settings, embedder)
+    article = load_article(seed_path)
+    store.ingest(article, split_article(article, settings.chunk_size))
+    return store
+
+
+def _chain(settings: Settings, store: PassageStore, replies: list[str]) -> AnswerChain:
+    return AnswerChain(settings, store, FakeListChatModel(responses=replies), lambda schema: {"type": "json_object"})
+
+
+def _key_of(store: PassageStore, words: str) -> str:
+    return next(e.key for e in number_evidence(store.passages()) if words in e.text)
+
+
+def test_streams_tokens_then_a_verified_answer(settings: Settings, store: PassageStore) -> None:
+    key = _key_of(store, "faits prisonniers")
+    reply = f'{{"claims": [{{"evidence": ["{key}"], "text": "Ils ont été faits prisonniers."}}]}}'
+    events = list(_chain(settings, store, [reply]).stream("Que sont devenus les survivants ?"))
+    streamed = "".join(e.text for e in events if isinstance(e, Token))
+    answer = events[-1]
+    assert isinstance(answer, Answer) and not answer.abstained
+    assert streamed == "Ils ont été faits prisonniers."
+    assert answer.answer == "Ils ont été faits prisonniers. [1]"
+    [citation] = answer.citations
+    article = store.article(citation.doc_id).text
+    assert article[citation.start : citation.end] == citation.quote
+    assert "faits prisonniers" in citation.quote
+    assert any(isinstance(e, Step) and e.name == "retrieve" for e in events)
+
+
+def test_invented_evidence_becomes_a_refusal_in_the_question_language(settings: Settings, store: PassageStore) -> None:
+    reply = '{"claims": [{"evidence": ["S999"], "text": "Bamako has 2 million inhabitants."}]}'
+    answer = _chain(settings, store, [reply]).answer("What is the population of Bamako?")
+    assert answer.abstained and answer.citations == []
+    assert answer.answer == "The article does not say."
+    assert answer.retrieved, "a refusal still offers the nearest passage"
+
+
+def test_malformed_reply_is_a_refusal_not_a_crash(settings: Settings, store: PassageStore) -> None:
+    answer = _chain(settings, store, ["Sure! Here is the answer: 42"]).answer("Combien de drones ?")
+    assert answer.abstained and answer.answer == "L'article ne le dit pas."
+
+
+def test_follow_up_is_rewritten_before_retrieval(settings: Settings, store: PassageStore) -> None:
+    key = _key_of(store, "Mohamed Elmaouloud Ramadane")
+    reply = f'{{"claims": [{{"evidence": ["{key}"], "text": "Mohamed Elmaouloud Ramadane."}}]}}'
+    chain = _chain(settings, store, ["Qui a signé le communiqué des séparatistes ?", reply])
+    history = [Turn("Que dit le communiqué ?", "Que les colonnes ont été anéanties. [1]")]
+    events = list(chain.stream("Et qui l'a signé ?", history))
+    assert Step("rewrite", "Qui a signé le communiqué des séparatistes ?") in events
+    answer = events[-1]
+    assert isinstance(answer, Answer)
+    assert answer.standalone_question == "Qui a signé le communiqué des séparatistes ?"
+    assert "Ramadane" in answer.citations[0].quote
+
+
+def test_huge_question_is_cut_and_the_user_told(settings: Settings, store: PassageStore) -> None:
+    answer = _chain(settings, store, ['{"claims": []}']).answer("Qui ? " + "a" * 100_000)
+    assert len(answer.question) == settings.max_question_chars
+    assert answer.notice and str(settings.max_question_chars) in answer.notice
