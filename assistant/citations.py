@@ -15,8 +15,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from ingest.records import Passage
+from ingest.splitting import sentence_spans
 
-_SENTENCE_END = re.compile(r"[.!?…](?:\s?[»”\"')\]])*(\s+)(?=[«“\"(\[A-ZÀ-ÖØ-Þ0-9])")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 _NAME = re.compile(r"\b[A-ZÀ-ÖØ-Þ][\w’'-]*[\w]", re.UNICODE)
 _COUNT_QUESTION = re.compile(
@@ -78,31 +78,11 @@ class Verified:
     dropped: list[str] = field(default_factory=list)
 
 
-def sentence_spans(text: str) -> list[tuple[int, int]]:
-    """Sentence boundaries of ``text`` as (start, end) offsets, whitespace excluded; a line break always ends one."""
-    spans: list[tuple[int, int]] = []
-    for line in re.finditer(r"[^\n]+", text):
-        cursor = line.start()
-        for match in _SENTENCE_END.finditer(text, line.start(), line.end()):
-            spans.append((cursor, match.start(1)))
-            cursor = match.end(1)
-        spans.append((cursor, line.end()))
-    return [(s, e) for s, e in (_strip(text, s, e) for s, e in spans) if e > s]
-
-
-def _strip(text: str, start: int, end: int) -> tuple[int, int]:
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    return start, end
-
-
 def number_evidence(passages: Sequence[Passage]) -> list[Evidence]:
     """Give every sentence of the passages a stable id, in the order the passages are shown."""
     evidence: list[Evidence] = []
     for passage in passages:
-        for start, end in sentence_spans(passage.text):
+        for start, end in sentence_spans(passage.text, 0, len(passage.text)):
             evidence.append(
                 Evidence(
                     key=f"S{len(evidence) + 1}",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from assistant.citations import Evidence, number_evidence, render, sentence_spans, unsupported_numbers, verify
+from assistant.citations import Evidence, number_evidence, render, unsupported_numbers, verify
 from ingest.records import Passage
 
 ARTICLE = (
@@ -40,12 +40,6 @@ def test_every_sentence_gets_an_id_and_its_exact_offsets() -> None:
         assert ARTICLE[item.start : item.end] == item.text
     assert evidence[1].text.startswith("Une quinzaine")
     assert evidence[3].passage.id == "p2"
-
-
-def test_sentence_spans_keep_closing_quotes_with_their_sentence() -> None:
-    text = "Il a dit « Nous avons gagné. » Puis il est parti. Fin"
-    pieces = [text[s:e] for s, e in sentence_spans(text)]
-    assert pieces == ["Il a dit « Nous avons gagné. »", "Puis il est parti.", "Fin"]
 
 
 def test_supported_claim_is_kept_with_a_verbatim_quote() -> None:
