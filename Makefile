@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 export OMP_WAIT_POLICY := passive
 export HF_HUB_OFFLINE := 1
 
-.PHONY: install install-test run test lint bench
+.PHONY: install install-test install-browser run test lint bench
 
 $(VENV)/bin/python:
 	python3 -m venv $(VENV)
@@ -24,10 +24,15 @@ install: $(VENV)/.installed
 
 install-test: $(VENV)/.installed-test
 
+# Debian's chromium for the browser tests (no-op when installed; needs root and apt otherwise).
+install-browser:
+	bash .ci/install-chromium.sh
+
 run: install
 	$(BIN)/assistant ingest seeds
+	$(BIN)/assistant serve
 
-test: install-test
+test: install-test install-browser
 	$(BIN)/python -m pytest
 
 lint: install-test

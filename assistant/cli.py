@@ -20,6 +20,121 @@ def _ingest(args: argparse.Namespace) -> int:
     return run_ingest(args.paths, store_dir=args.store)
 
 
+def _settings():
+    from assistant.settings import get_settings
+
+    return get_settings()
+
+
+def _print_answer(answer) -> None:
+    print(answer.answer)
+    for citation in answer.citations:
+        where = f"{citation.title}" + (f", {citation.section}" if citation.section else "")
+        print(f"  [{citation.n}] « {citation.quote} »  ({where}, paragraph {citation.paragraph + 1}, "
+              f"characters {citation.start}-{citation.end})")
+    if answer.abstained and answer.retrieved:
+        print(f"  Nearest passage: « {answer.retrieved[0].text} »")
+    if answer.notice:
+        print(f"  Note: {answer.notice}")
+
+
+def _ask(args: argparse.Namespace) -> int:
+    import json
+
+    from assistant.session import open_chain
+
+    if args.question is None and not args.json:
+        raise UserError('give a question (assistant ask "...") or use --json to read questions from stdin')
+    if args.question is not None and not args.question.strip():
+        raise UserError("the question is empty: type a question about the article")
+    questions = [args.question] if args.question is not None else (line.rstrip("\n") for line in sys.stdin)
+    status = 0
+    with open_chain(_settings()) as chain:
+        for question in questions:
+            if args.question is None and not question.strip():
+                continue
+            try:
+                answer = chain.answer(question)
+            except UserError as error:
+                if args.question is not None:
+                    raise
+                print(json.dumps({"question": question, "error": str(error)}, ensure_ascii=False), flush=True)
+                status = 1
+                continue
+            if args.json:
+                print(json.dumps(answer.to_json(), ensure_ascii=False), flush=True)
+            else:
+                _print_answer(answer)
+    return status
+
+
+def _eval(args: argparse.Namespace) -> int:
+    import json
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from assistant.evaluation import Report, evaluate, load_cases
+    from assistant.session import open_chain
+
+    cases = load_cases(args.file)
+    report = Report()
+    console = Console(stderr=True)
+    with open_chain(_settings()) as chain:
+        for outcome in evaluate(chain, cases):
+            report.outcomes.append(outcome)
+            mark = "ok" if outcome.correct or (not outcome.case.answerable and outcome.abstained) else "--"
+            console.print(f"{mark} {outcome.case.id} {outcome.answer.seconds:5.1f}s {outcome.answer.answer[:90]}")
+            if args.json:
+                print(json.dumps(outcome.to_json(), ensure_ascii=False), flush=True)
+    rows = report.rows()
+    if args.json:
+        print(json.dumps({"summary": rows}, ensure_ascii=False))
+        return 0
+    table = Table(title=f"assistant eval {args.file}")
+    for column in rows[0]:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*row.values())
+    Console().print(table)
+    return 0
+
+
+def _lookup(args: argparse.Namespace) -> int:
+    import json
+
+    from assistant.lookup import lookup_in_store
+    from ingest.store import open_store
+
+    with open_store(_settings(), create=False) as store:
+        result = lookup_in_store(args.text, store)
+    if args.json:
+        print(json.dumps(result.to_json(), ensure_ascii=False))
+        return 0 if result.found else 1
+    if not result.found:
+        print(f"not found (closest wording similarity {result.score:.2f})")
+        return 1
+    where = result.title + (f", {result.section}" if result.section and result.section != result.title else "")
+    print(f"{result.kind} match (score {result.score:.2f}) in {where}, paragraph {result.paragraph + 1}, "
+          f"characters {result.start}-{result.end}:")
+    print(f"  « {result.quote} »")
+    if result.attribution:
+        print(f"  Speaker: {result.attribution.speaker}  (« {result.attribution.cue} »)")
+    else:
+        print("  Speaker: not attributed (the article's own narration)")
+    if result.notice:
+        print(f"  Note: {result.notice}")
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from assistant.serve import serve
+
+    settings = _settings()
+    updates = {key: value for key, value in (("host", args.host), ("port", args.port)) if value is not None}
+    return serve(settings.model_copy(update=updates) if updates else settings)
+
+
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="assistant",
@@ -31,6 +146,28 @@ def _build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("paths", nargs="+", type=Path, help="Article files or directories of articles.")
     ingest.add_argument("--store", type=Path, default=None, help="Store directory (default from settings).")
     ingest.set_defaults(handler=_ingest)
+
+    ask = sub.add_parser("ask", help="Answer a question with verified citations.")
+    ask.add_argument("question", nargs="?", help="The question; omit it with --json to read one per stdin line.")
+    ask.add_argument("--json", action="store_true", help="Print one JSON object per answer.")
+    ask.set_defaults(handler=_ask)
+
+    evaluate = sub.add_parser("eval", help="Score answers on a JSONL question file (see shared/eval/dev.jsonl).")
+    evaluate.add_argument("file", type=Path, help="The question file.")
+    evaluate.add_argument("--json", action="store_true", help="Print each outcome and the summary as JSON.")
+    evaluate.set_defaults(handler=_eval)
+
+    lookup = sub.add_parser(
+        "lookup", help="Say whether and where a sentence or quote appears in the articles, and who says it."
+    )
+    lookup.add_argument("text", help="The sentence or quote (French or English, exact or approximate).")
+    lookup.add_argument("--json", action="store_true", help="Print the result as one JSON object.")
+    lookup.set_defaults(handler=_lookup)
+
+    serve = sub.add_parser("serve", help="Start the chat in the browser (Chainlit) on ASSISTANT_HOST:ASSISTANT_PORT.")
+    serve.add_argument("--host", default=None, help="Address to listen on (default from settings: 127.0.0.1).")
+    serve.add_argument("--port", type=int, default=None, help="Port to listen on (default from settings: 8000).")
+    serve.set_defaults(handler=_serve)
     return parser
 
 

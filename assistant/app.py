@@ -1,0 +1,310 @@
+"""The Chainlit chat: streamed answers with clickable, highlighted sources, follow-ups and citation lookup.
+
+Started by ``assistant serve`` (see :mod:`assistant.serve`), which points Chainlit at the project's committed
+``.chainlit/`` configuration. The answer engine is opened once per process, lazily and behind a lock, because it
+may start the embedded LLM server: that must happen once, not once per chat. Its generator is synchronous, so
+it runs in a worker thread and hands its events to the event loop through a queue; answers are serialised
+(one at a time) because the embedded llama.cpp server has a single slot and the chain keeps per-store caches.
+
+What a user sees for one question:
+
+1. the question rewrite (for a follow-up) and the retrieval as collapsed steps, never as the answer;
+2. the answer text streaming as the model writes it (escaped: it is untrusted);
+3. the message replaced by the *verified* answer once verification is done, with one side element per citation
+   named exactly like its marker (``[1]``), which is what makes Chainlit turn the marker into a link.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
+
+import chainlit as cl
+
+from assistant import chat_view, offline_page
+from assistant.chain import Answer, Step, Token, Turn
+from assistant.chat_view import LABELS, LOOKUP_COMMAND, LOOKUP_IDS, SidePanel
+from assistant.errors import UserError
+from assistant.language import Language, answer_language
+from assistant.settings import get_settings
+
+if TYPE_CHECKING:
+    from assistant.chain import AnswerChain, Event
+    from ingest.store import PassageStore
+
+log = logging.getLogger("assistant.app")
+offline_page.install()
+
+HISTORY_KEY = "history"
+#: How many sources this chat has shown: markers are numbered across the conversation (see chat_view).
+CITED_KEY = "cited"
+_DONE = object()
+
+
+class _Engine:
+    """The answer chain and the store, opened on first use and kept for the life of the process."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        # A separate lock for the store: the first chain() may take minutes (assembling and loading the model),
+        # and starters and lookups must not wait for it.
+        self._store_lock = threading.Lock()
+        self._answering = threading.Lock()
+        self._stack = contextlib.ExitStack()
+        self._chain: AnswerChain | None = None
+        self._store: PassageStore | None = None
+
+    def chain(self) -> AnswerChain:
+        """The chain; the first call opens the store and the LLM endpoint (maybe starting the embedded server).
+
+        A failure (no store, model missing, LLM unreachable) is raised to the caller and the next call tries
+        again, so fixing the problem does not need a restart.
+        """
+        with self._lock:
+            if self._chain is None:
+                from assistant.session import open_chain
+
+                stack = contextlib.ExitStack()
+                self._chain = stack.enter_context(open_chain(get_settings()))
+                self._stack.push(stack.close)
+            return self._chain
+
+    def store(self) -> PassageStore:
+        """The store for lookups, opened without the LLM: a citation lookup needs no model."""
+        with self._store_lock:
+            if self._store is None:
+                from ingest.store import open_store
+
+                self._store = open_store(get_settings(), create=False)
+            return self._store
+
+    def answer_events(self, question: str, history: list[Turn], stop: threading.Event) -> Iterator[Event]:
+        """The chain's events for one question, one question at a time across all chats."""
+        with self._answering:
+            stream = self.chain().stream(question, history)
+            try:
+                for event in stream:
+                    yield event
+                    if stop.is_set():
+                        return
+            finally:
+                stream.close()
+
+    def close(self) -> None:
+        """Stop the embedded LLM server (if one was started) and release the store."""
+        with self._lock, self._store_lock:
+            self._stack.close()
+            self._chain = None
+            if self._store is not None:
+                self._store.close()
+                self._store = None
+
+
+ENGINE = _Engine()
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Life cycle
+
+
+@cl.on_app_startup
+async def warm_up() -> None:
+    """Open the engine in the background at startup, so the first question does not wait for the LLM server."""
+
+    def open_quietly() -> None:
+        try:
+            ENGINE.chain()
+        except Exception as error:  # reported to the user on the first question instead
+            log.warning("answer engine not ready at startup: %s", error)
+
+    threading.Thread(target=open_quietly, name="engine-warm-up", daemon=True).start()
+
+
+@cl.on_app_shutdown
+async def shut_down() -> None:
+    """Stop the embedded LLM server with the app."""
+    await cl.make_async(ENGINE.close)()
+
+
+@cl.set_starters
+async def set_starters(user: Any = None, language: str | None = None) -> list[cl.Starter]:
+    """Starters in the browser's language: three questions and a quote check on a sentence the article quotes."""
+    lang = chat_view.ui_language(language)
+    quote = None
+    with contextlib.suppress(Exception):
+        articles = await cl.make_async(lambda: ENGINE.store().articles())()
+        quote = chat_view.first_quote([a.text for a in articles])
+    return [
+        cl.Starter(label=label, message=message, command=command)
+        for label, message, command in chat_view.starters(lang, quote)
+    ]
+
+
+@cl.on_chat_start
+async def start_chat() -> None:
+    """A new chat starts with an empty history and offers the citation-lookup command."""
+    cl.user_session.set(HISTORY_KEY, [])
+    cl.user_session.set(CITED_KEY, 0)
+    lang = _ui_language()
+    await cl.context.emitter.set_commands(
+        [
+            {
+                "id": LOOKUP_COMMAND[lang],
+                "icon": "quote",
+                "description": LABELS[lang]["lookup_command"],
+                "button": True,
+                "persistent": False,
+            }
+        ]
+    )
+
+
+@cl.on_message
+async def on_message(message: cl.Message) -> None:
+    """Route a message: a citation lookup (command or ``/lookup`` prefix), else a question about the articles."""
+    text = message.content or ""
+    lookup_text = _lookup_text(text, message.command)
+    if lookup_text is not None:
+        await _lookup(lookup_text)
+        return
+    history: list[Turn] = cl.user_session.get(HISTORY_KEY) or []
+    answer = await _answer(text, history)
+    if answer is not None:
+        cl.user_session.set(HISTORY_KEY, [*history, Turn(answer.question, answer.answer)])
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Answering
+
+
+async def _answer(question: str, history: list[Turn]) -> Answer | None:
+    """Stream one answer into a message, then replace it with the verified answer and its sources."""
+    language = answer_language(question, get_settings().answer_language)
+    message = cl.Message(content="")
+    stop = threading.Event()
+    answer: Answer | None = None
+    try:
+        async for event in _in_thread(lambda: ENGINE.answer_events(question, history, stop)):
+            if isinstance(event, Step):
+                await _show_step(event, language)
+            elif isinstance(event, Token):
+                await message.stream_token(chat_view.escape_markdown(event.text))
+            elif isinstance(event, Answer):
+                answer = event
+    except asyncio.CancelledError:
+        stop.set()
+        raise
+    except UserError as error:
+        message.content = chat_view.error_markdown(str(error), language)
+        await message.send()
+        return None
+    except Exception as error:
+        log.exception("answer failed")
+        message.content = chat_view.error_markdown(chat_view.failure_reason(error, language), language)
+        await message.send()
+        return None
+    if answer is None:
+        return None
+    offset = cl.user_session.get(CITED_KEY) or 0
+    panels = chat_view.answer_panels(answer, offset)
+    message.content = chat_view.answer_markdown(answer, offset)
+    message.elements = _elements(panels)
+    await message.send()
+    cl.user_session.set(CITED_KEY, offset + len(panels))
+    return answer
+
+
+async def _show_step(step: Step, language: Language) -> None:
+    """A finished chain stage as a collapsed step (its output is escaped text, not the answer)."""
+    async with cl.Step(
+        name=chat_view.steps_label(step.name, language),
+        type="retrieval" if step.name == "retrieve" else "tool",
+        default_open=False,
+        show_input=False,
+    ) as shown:
+        shown.output = chat_view.step_output(step.output)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Citation lookup
+
+
+def _lookup_text(text: str, command: str | None) -> str | None:
+    """The text to look up when the message is a lookup (the command, or a ``/lookup``/``/citation`` prefix)."""
+    if command in LOOKUP_IDS:
+        return text
+    stripped = text.lstrip()
+    for name in LOOKUP_IDS:
+        prefix = f"/{name}"
+        if stripped.lower().startswith(prefix) and (len(stripped) == len(prefix) or stripped[len(prefix)].isspace()):
+            return stripped[len(prefix) :]
+    return None
+
+
+async def _lookup(text: str) -> None:
+    """Say whether and where the pasted text is in the articles, and who speaks, with the passage as a source."""
+    from assistant.lookup import lookup_in_store
+
+    lang = _ui_language()
+    if not text.strip():
+        await cl.Message(content=LABELS[lang]["lookup_empty"].format(command=LOOKUP_COMMAND[lang])).send()
+        return
+    try:
+        result = await cl.make_async(lambda: lookup_in_store(text, ENGINE.store()))()
+    except UserError as error:
+        await cl.Message(content=chat_view.error_markdown(str(error), lang)).send()
+        return
+    except Exception as error:
+        log.exception("lookup failed")
+        await cl.Message(content=chat_view.error_markdown(chat_view.failure_reason(error, lang), lang)).send()
+        return
+    offset = cl.user_session.get(CITED_KEY) or 0
+    content, panels = chat_view.lookup_markdown(result, lang, offset)
+    await cl.Message(content=content, elements=_elements(panels)).send()
+    cl.user_session.set(CITED_KEY, offset + len(panels))
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Helpers
+
+
+def _elements(panels: list[SidePanel]) -> list[cl.Text]:
+    return [cl.Text(name=panel.name, content=panel.content, display="side") for panel in panels]
+
+
+def _ui_language() -> Language:
+    """The browser's language (its first Accept-Language), as fr or en."""
+    return chat_view.ui_language(getattr(cl.context.session, "language", None))
+
+
+async def _in_thread(produce: Callable[[], Iterator[Any]]) -> Any:
+    """Run a blocking generator in a worker thread and yield its items here as they come (errors re-raised)."""
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[Any] = asyncio.Queue()
+
+    def work() -> None:
+        try:
+            for item in produce():
+                loop.call_soon_threadsafe(queue.put_nowait, item)
+        except BaseException as error:
+            loop.call_soon_threadsafe(queue.put_nowait, _Failure(error))
+        finally:
+            loop.call_soon_threadsafe(queue.put_nowait, _DONE)
+
+    threading.Thread(target=work, name="answer", daemon=True).start()
+    while True:
+        item = await queue.get()
+        if item is _DONE:
+            return
+        if isinstance(item, _Failure):
+            raise item.error
+        yield item
+
+
+class _Failure:
+    def __init__(self, error: BaseException) -> None:
+        self.error = error

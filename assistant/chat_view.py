@@ -1,0 +1,306 @@
+"""What the chat shows, as Markdown strings: answers with clickable markers, source panels, lookups, notices.
+
+Kept apart from the Chainlit callbacks so it can be tested without a browser. One rule runs through it: article
+text, questions and model output are untrusted, so every piece of them is escaped before it reaches the Markdown
+renderer (:func:`escape_markdown`); only the markup written here (bold, quotes, markers) is live. Chainlit's HTML
+rendering stays off as well (``unsafe_allow_html = false``), so even a missed escape cannot run a script; escaping
+is what keeps a Markdown image in an article from loading a remote URL, and a fake ``[1]`` in an article from
+becoming a source link.
+
+A side element becomes a link only where its name appears verbatim in the message text, so citation elements
+are named exactly like the markers of the answer (``[1]``), and escaped text can never contain such a marker.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from assistant.chain import Answer
+from assistant.citations import Citation
+from assistant.language import Language
+from assistant.lookup import LookupResult
+from ingest.records import Passage
+
+_ASCII_PUNCTUATION = re.compile(r"([!\"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~])")
+_LEADING_SPACE = re.compile(r"(?<=\n)[ \t]+")
+
+LABELS: dict[Language, dict[str, str]] = {
+    "fr": {
+        # Step names must stay ASCII: Chainlit 2.12 asks /avatars/<step name> and rejects other characters (HTTP 400).
+        "rewrite": "Reformulation de la question",
+        "retrieve": "Recherche des passages",
+        "nearest": "Passage le plus proche",
+        "section": "Section",
+        "paragraph": "paragraphe",
+        "characters": "caractères",
+        "notice": "Remarque",
+        "exact": "Trouvé tel quel dans l'article",
+        "approximate": "Trouvé avec quelques différences (similarité {score})",
+        "translation": "Correspondance probable, par le sens (traduction ; similarité {score})",
+        "not_found": "Introuvable : ce texte n'apparaît pas dans les articles enregistrés.",
+        "original": "Texte original",
+        "speaker": "Qui parle",
+        "no_speaker": "L'article n'attribue pas ce passage à une personne : c'est sa propre narration.",
+        "source": "source",
+        "lookup_empty": "Collez après /{command} la phrase ou la citation à retrouver dans l'article.",
+        "error": "Désolé, je n'ai pas pu répondre : {reason}",
+        "llm_down": "le modèle de langue ne répond pas ({detail}). Vérifiez qu'il tourne, puis reposez la question.",
+        "internal": "erreur interne ({detail}). Reposez la question ; si elle revient, voyez le journal du serveur.",
+        "lookup_command": "Vérifier une citation : où est-elle dans l'article, qui parle ?",
+    },
+    "en": {
+        "rewrite": "Rewritten question",
+        "retrieve": "Retrieved passages",
+        "nearest": "Nearest passage",
+        "section": "Section",
+        "paragraph": "paragraph",
+        "characters": "characters",
+        "notice": "Note",
+        "exact": "Found word for word in the article",
+        "approximate": "Found with a few differences (similarity {score})",
+        "translation": "Probable match by meaning (translation; similarity {score})",
+        "not_found": "Not found: this text does not appear in the stored articles.",
+        "original": "Original text",
+        "speaker": "Speaker",
+        "no_speaker": "The article does not attribute this passage to anyone: it is the article's own narration.",
+        "source": "source",
+        "lookup_empty": "Paste after /{command} the sentence or quote to find in the article.",
+        "error": "Sorry, I could not answer: {reason}",
+        "llm_down": "the language model is not answering ({detail}). Check that it is running, then ask again.",
+        "internal": "internal error ({detail}). Ask again; if it happens again, see the server log.",
+        "lookup_command": "Check a quote: where is it in the article, who is speaking?",
+    },
+}
+
+#: The lookup command's id per UI language (shown on the composer's button), and every id accepted.
+LOOKUP_COMMAND: dict[Language, str] = {"fr": "citation", "en": "lookup"}
+LOOKUP_IDS = frozenset(LOOKUP_COMMAND.values())
+
+
+@dataclass(frozen=True)
+class SidePanel:
+    """A side element: its name (as it appears in the message text) and its Markdown content."""
+
+    name: str
+    content: str
+
+
+def ui_language(browser_language: str | None) -> Language:
+    """The UI's language from the browser's (``fr-FR`` -> fr); English for anything else."""
+    return "fr" if (browser_language or "").lower().startswith("fr") else "en"
+
+
+def escape_markdown(text: str) -> str:
+    """Text shown as typed: every ASCII punctuation character backslash-escaped, indentation after a line break
+    dropped (four spaces would start a code block).
+
+    CommonMark allows escaping any ASCII punctuation, so no Markdown construct (link, image, emphasis, HTML,
+    heading, list, code) can start inside escaped text. It works character by character and keeps leading
+    spaces, so streamed tokens (" forces") and the pieces around a highlight can be escaped one at a time.
+    """
+    return _ASCII_PUNCTUATION.sub(r"\\\1", _LEADING_SPACE.sub("", text))
+
+
+def marker(n: int) -> str:
+    """The citation marker of the answer text and the name of its side element."""
+    return f"[{n}]"
+
+
+def answer_markdown(answer: Answer, offset: int = 0) -> str:
+    """The verified answer: escaped claims, each followed by its markers; the refusal and a link if it abstained.
+
+    Markers are numbered from ``offset + 1``: Chainlit 2.12 opens the side panel with every side element of the
+    chat after each answer, so numbering sources across the conversation keeps each one distinct there.
+    """
+    labels = LABELS[answer.language]
+    colon = " :" if answer.language == "fr" else ":"
+    if answer.claims:
+        body = " ".join(
+            f"{escape_markdown(claim.text)} {' '.join(marker(n + offset) for n in claim.citations)}".strip()
+            for claim in answer.claims
+        )
+    else:
+        body = escape_markdown(answer.answer.strip())
+        if answer.abstained and answer.retrieved:
+            body += f"\n\n{labels['nearest']}{colon} {marker(offset + 1)}"
+    if answer.notice:
+        body += f"\n\n*{labels['notice']}{colon} {escape_markdown(answer.notice)}*"
+    return body
+
+
+def answer_panels(answer: Answer, offset: int = 0) -> list[SidePanel]:
+    """One side panel per citation (numbered like :func:`answer_markdown`), or the nearest passage if abstained."""
+    if answer.claims:
+        return [
+            SidePanel(marker(c.n + offset), citation_markdown(c, answer.language, c.n + offset))
+            for c in answer.citations
+        ]
+    if answer.abstained and answer.retrieved:
+        return [SidePanel(marker(offset + 1), passage_markdown(answer.retrieved[0], answer.language, offset + 1))]
+    return []
+
+
+def citation_markdown(citation: Citation, language: Language, number: int | None = None) -> str:
+    """The cited passage with the quote in bold, under the article title, its section and paragraph number."""
+    start = citation.start - citation.passage_start
+    end = citation.end - citation.passage_start
+    return _panel(
+        citation.title,
+        citation.section,
+        citation.paragraph,
+        (citation.start, citation.end),
+        citation.passage_text,
+        (start, end),
+        language,
+        number,
+    )
+
+
+def passage_markdown(passage: Passage, language: Language, number: int | None = None) -> str:
+    """A retrieved passage without highlight (the nearest passage when the article does not say)."""
+    return _panel(passage.title, passage.section, passage.paragraph, None, passage.text, None, language, number)
+
+
+def lookup_markdown(result: LookupResult, language: Language, offset: int = 0) -> tuple[str, list[SidePanel]]:
+    """The lookup reply: what kind of match, where, the original text, who speaks; and its source panel."""
+    labels = LABELS[language]
+    colon = " :" if language == "fr" else ":"
+    if not result.found:
+        return f"**{labels['not_found']}**", []
+    score = f"{result.score:.2f}".replace(".", "," if language == "fr" else ".")
+    where = _where(result.title, result.section, result.paragraph, (result.start, result.end), language)
+    lines = [
+        f"**{labels[result.kind].format(score=score)}** {marker(offset + 1)}",
+        "",
+        where,
+        "",
+        f"**{labels['original']}**{colon}",
+        "",
+        f"> {escape_markdown(result.quote)}",
+        "",
+    ]
+    if result.attribution:
+        speaker, cue = result.attribution.speaker, result.attribution.cue
+        # the reporting words are worth showing when they say more than the name ("écrit-il sur X")
+        said = f" (« {escape_markdown(cue)} »)" if speaker not in cue else ""
+        lines.append(f"**{labels['speaker']}**{colon} {escape_markdown(speaker)}{said}")
+    else:
+        lines.append(f"*{labels['no_speaker']}*")
+    if result.notice:
+        lines += ["", f"*{labels['notice']}{colon} {escape_markdown(result.notice)}*"]
+    start = result.start - result.paragraph_start
+    panel = _panel(
+        result.title,
+        result.section,
+        result.paragraph,
+        (result.start, result.end),
+        result.paragraph_text,
+        (start, start + len(result.quote)),
+        language,
+        offset + 1,
+    )
+    return "\n".join(lines), [SidePanel(marker(offset + 1), panel)]
+
+
+def steps_label(name: str, language: Language) -> str:
+    """The visible name of a chain stage shown as a collapsed step."""
+    return LABELS[language].get(name, name)
+
+
+def step_output(output: str) -> str:
+    """A stage's output, escaped (it holds the rewritten question or article passages)."""
+    return escape_markdown(output)
+
+
+def error_markdown(reason: str, language: Language) -> str:
+    """A failure as one clear chat message (the reason is escaped: it may quote the question)."""
+    return "⚠️ " + LABELS[language]["error"].format(reason=escape_markdown(reason))
+
+
+def failure_reason(error: BaseException, language: Language) -> str:
+    """Why an answer failed, in the user's words: the LLM being unreachable or slow is told apart from a bug."""
+    labels = LABELS[language]
+    detail = type(error).__name__
+    if _is_llm_failure(error):
+        return labels["llm_down"].format(detail=detail)
+    return labels["internal"].format(detail=detail)
+
+
+def _is_llm_failure(error: BaseException) -> bool:
+    names = {cls.__name__ for cls in type(error).__mro__}
+    transport = {"APIConnectionError", "APITimeoutError", "ConnectError", "ConnectTimeout", "ReadTimeout",
+                 "TimeoutException", "RemoteProtocolError", "InternalServerError", "ServiceUnavailableError"}
+    return bool(names & transport)
+
+
+def _panel(
+    title: str,
+    section: str,
+    paragraph: int,
+    span: tuple[int, int] | None,
+    text: str,
+    highlight: tuple[int, int] | None,
+    language: Language,
+    number: int | None = None,
+) -> str:
+    """Marker and title, where the passage is, then the passage as a block quote with the quoted span in bold."""
+    header = " · ".join(
+        part for part in (f"**{escape_markdown(marker(number))}**" if number else "",
+                          f"*{escape_markdown(title)}*" if title else "") if part
+    )
+    where = _where("", section if section != title else "", paragraph, span, language)
+    if highlight is None:
+        body = escape_markdown(text)
+    else:
+        start, end = highlight
+        before, quote, after = text[:start], text[start:end], text[end:]
+        body = f"{escape_markdown(before)}**{escape_markdown(quote)}**{escape_markdown(after)}"
+    quoted = "\n".join(f"> {line}" for line in body.split("\n"))
+    return "\n\n".join(part for part in (header, where, quoted) if part)
+
+
+def _where(title: str, section: str, paragraph: int, span: tuple[int, int] | None, language: Language) -> str:
+    labels = LABELS[language]
+    parts = []
+    if title:
+        parts.append(f"« {escape_markdown(title)} »")
+    if section and section != title:
+        parts.append(f"{labels['section']}{' :' if language == 'fr' else ':'} {escape_markdown(section)}")
+    if paragraph >= 0:
+        parts.append(f"{labels['paragraph']} {paragraph + 1}")
+    if span is not None:
+        parts.append(f"{labels['characters']} {span[0]}–{span[1]}")
+    return " · ".join(parts)
+
+
+def starters(language: Language, quote: str | None) -> list[tuple[str, str, str | None]]:
+    """(label, message, command) of the welcome screen's starters; the last checks a quote from the article."""
+    if language == "fr":
+        items: list[tuple[str, str, str | None]] = [
+            ("De quoi parle l'article ?", "De quoi parle l'article ?", None),
+            ("Que s'est-il passé, où et quand ?", "Que s'est-il passé, où et quand ?", None),
+            ("Qui est cité, et que dit-il ?", "Qui est cité dans l'article, et que dit-il ?", None),
+        ]
+        if quote:
+            items.append(("Qui a dit cette phrase ?", quote, LOOKUP_COMMAND["fr"]))
+    else:
+        items = [
+            ("What is the article about?", "What is the article about?", None),
+            ("What happened, where and when?", "What happened, where and when?", None),
+            ("Who is quoted, and what do they say?", "Who is quoted in the article, and what do they say?", None),
+        ]
+        if quote:
+            items.append(("Who said this?", quote, LOOKUP_COMMAND["en"]))
+    return items
+
+
+def first_quote(texts: Sequence[str], max_chars: int = 160) -> str | None:
+    """The first sentence quoted between « » (or “ ”) in the articles, for the quote-check starter."""
+    for text in texts:
+        for match in re.finditer(r"[«“]\s*([^«»“”]{20,}?[.!?])", text):
+            sentence = match.group(1).strip()
+            if len(sentence) <= max_chars:
+                return sentence
+    return None

@@ -1,0 +1,157 @@
+"""What the chat shows, without a browser: escaping, markers and their panels, and the committed Chainlit files."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from assistant import chat_view
+from assistant.chain import Answer
+from assistant.citations import Citation, Claim
+from assistant.offline_page import strip_remote_assets
+from ingest.records import Passage
+
+REPO = Path(__file__).resolve().parents[1]
+# Located without importing it: importing chainlit creates .files/ (and default config files) in the cwd.
+CHAINLIT_PACKAGE = Path(importlib.util.find_spec("chainlit").origin).parent  # type: ignore[union-attr,arg-type]
+PASSAGE = "Les troupes ont subi de lourdes pertes. « Nos forces ont anéanti ces colonnes samedi. » Fin."
+QUOTE = "« Nos forces ont anéanti ces colonnes samedi. »"
+
+
+def _citation(n: int = 1) -> Citation:
+    start = PASSAGE.index(QUOTE)
+    return Citation(n, "p1", "doc", "Titre *gras*", "Section", 2, QUOTE, 100 + start, 100 + start + len(QUOTE),
+                    PASSAGE, 100)
+
+
+def _answer(**values: object) -> Answer:
+    base: dict[str, object] = {"question": "q", "standalone_question": "q", "language": "fr", "answer": "",
+                               "abstained": False}
+    base.update(values)
+    return Answer(**base)  # type: ignore[arg-type]
+
+
+def _unescape(markdown: str) -> str:
+    return re.sub(r"\\(.)", r"\1", markdown.replace("**", ""))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "<script>window.__pwned=1</script>",
+        '<img src=x onerror="window.__pwned=1">',
+        "![x](http://example.invalid/a.png) [lien](javascript:alert(1)) [1]",
+        "# titre\n    code\n- item\n1. un *gras* _it_ `code` ~~barré~~ | a | b |",
+    ],
+)
+def test_escaped_text_has_no_live_markdown_or_html(text: str) -> None:
+    escaped = chat_view.escape_markdown(text)
+    assert not re.search(r"(?<!\\)[<>\[\]()*_`#!|~]", escaped)
+    assert _unescape(escaped) == re.sub(r"(?<=\n)[ \t]+", "", text)
+
+
+def test_streamed_tokens_keep_their_spaces() -> None:
+    assert "".join(chat_view.escape_markdown(t) for t in ["Les", " forces", " (russes)"]) == "Les forces \\(russes\\)"
+
+
+def test_answer_markers_are_the_element_names_and_appear_once_each() -> None:
+    answer = _answer(
+        answer="ignored",
+        claims=[Claim("Les forces [1] ont <b>anéanti</b> les colonnes.", (1,)), Claim("Samedi.", (1, 2))],
+        citations=[_citation(1), _citation(2)],
+    )
+    content = chat_view.answer_markdown(answer)
+    panels = chat_view.answer_panels(answer)
+    assert [p.name for p in panels] == ["[1]", "[2]"]
+    # the fake "[1]" of the claim text is escaped, so only real markers can become links
+    assert content.count("[1]") == 2 and content.count("[2]") == 1
+    assert "\\<b\\>" in content
+    # later answers of the chat continue the numbering, so the side panel never shows two different "[1]"
+    later = chat_view.answer_markdown(answer, offset=2)
+    assert later.endswith("Samedi\\. [3] [4]")
+    assert [p.name for p in chat_view.answer_panels(answer, offset=2)] == ["[3]", "[4]"]
+
+
+def test_citation_panel_highlights_the_quote_and_says_where_it_is() -> None:
+    panel = chat_view.citation_markdown(_citation(), "fr")
+    assert panel.startswith("*Titre \\*gras\\**\n")
+    assert chat_view.citation_markdown(_citation(), "fr", 4).startswith("**\\[4\\]** · *Titre")
+    assert "Section : Section" in panel and "paragraphe 3" in panel
+    bold = re.search(r" \*\*(« Nos.*?»)\*\* ", panel)
+    assert bold and _unescape(bold.group(1)) == QUOTE
+    assert QUOTE in _unescape(panel)
+
+
+def test_an_abstained_answer_links_the_nearest_passage() -> None:
+    nearest = Passage("p1", "doc", "Titre", "Un passage.", 0, 11, "", 0, 0)
+    answer = _answer(answer="L'article ne le dit pas.", abstained=True, retrieved=[nearest], language="fr",
+                     notice="The question was cut to its first 2000 characters.")
+    content = chat_view.answer_markdown(answer)
+    assert content.startswith("L\\'article ne le dit pas\\.")
+    assert "Passage le plus proche : [1]" in content and "Remarque" in content
+    assert [p.name for p in chat_view.answer_panels(answer)] == ["[1]"]
+
+
+def test_first_quote_and_starters_follow_the_language() -> None:
+    text = "Il a dit « Nos forces ont anéanti ces colonnes de l’ennemi samedi. Un autre. » Fin."
+    quote = chat_view.first_quote([text])
+    assert quote == "Nos forces ont anéanti ces colonnes de l’ennemi samedi."
+    fr = chat_view.starters("fr", quote)
+    en = chat_view.starters("en", quote)
+    assert fr[-1] == ("Qui a dit cette phrase ?", quote, "citation")
+    assert en[-1][2] == "lookup" and en[0][0] == "What is the article about?"
+    assert chat_view.ui_language("fr-FR") == "fr" and chat_view.ui_language("de-DE") == "en"
+
+
+def test_llm_failures_are_told_apart_from_bugs() -> None:
+    class APIConnectionError(Exception):
+        pass
+
+    assert "language model" in chat_view.failure_reason(APIConnectionError("x"), "en")
+    assert "internal error" in chat_view.failure_reason(ValueError("x"), "en")
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Committed Chainlit files
+
+
+def _keys(tree: dict, prefix: str = "") -> set[str]:
+    keys = set()
+    for key, value in tree.items():
+        keys |= _keys(value, f"{prefix}{key}.") if isinstance(value, dict) else {prefix + key}
+    return keys
+
+
+def test_config_keeps_html_math_and_uploads_off() -> None:
+    config = tomllib.loads((REPO / ".chainlit" / "config.toml").read_text(encoding="utf-8"))
+    features = config["features"]
+    assert features["unsafe_allow_html"] is False and features["latex"] is False
+    assert features["user_message_markdown"] is False
+    assert features["spontaneous_file_upload"]["enabled"] is False
+    assert config["project"]["allow_origins"] == []
+    assert config["UI"]["name"] == "Article Assistant"
+    assert json.loads((REPO / "public" / "theme.json").read_text())["custom_fonts"] == []
+
+
+def test_every_chainlit_translation_is_committed_so_chainlit_writes_none() -> None:
+    shipped = {p.name for p in (CHAINLIT_PACKAGE / "translations").glob("*.json")}
+    committed = {p.name for p in (REPO / ".chainlit" / "translations").glob("*.json")}
+    assert shipped <= committed
+    truth = _keys(json.loads((CHAINLIT_PACKAGE / "translations" / "en-US.json").read_text(encoding="utf-8")))
+    for name in ("en-US.json", "fr-FR.json"):
+        ours = json.loads((REPO / ".chainlit" / "translations" / name).read_text(encoding="utf-8"))
+        assert _keys(ours) == truth, name
+    assert (REPO / "chainlit.md").is_file() and (REPO / "chainlit_fr-FR.md").is_file()
+
+
+def test_the_served_page_asks_for_nothing_outside_the_machine() -> None:
+    page = (CHAINLIT_PACKAGE / "frontend" / "dist" / "index.html").read_text(encoding="utf-8")
+    assert "fonts.googleapis.com" in page and "cdn.jsdelivr.net" in page  # what Chainlit 2.12 ships
+    cleaned = strip_remote_assets(page)
+    assert not re.search(r"(?:href|src)=\"(?:https?:)?//", cleaned)
+    assert '<script type="module" crossorigin src="/assets/' in cleaned
