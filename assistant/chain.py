@@ -29,6 +29,10 @@ from ingest.store import PassageStore
 
 CONTEXT_CHARS = 7000
 HISTORY_TURNS = 3
+CUT_NOTICE = {
+    "fr": "La question a été coupée à ses {limit} premiers caractères.",
+    "en": "The question was cut to its first {limit} characters.",
+}
 _TEXT_FIELD = re.compile(r'"text"\s*:\s*"((?:[^"\\]|\\.)*)')
 _REFUSAL = re.compile(
     r"(does not|doesn't|do not|don't) (say|mention|specify|state|provide|give|contain)|not (mentioned|specified|"
@@ -231,7 +235,7 @@ class AnswerChain:
     def stream(self, question: str, history: Sequence[Turn] = ()) -> Iterator[Event]:
         """Steps, then answer tokens as they come, then the verified :class:`Answer` last."""
         started = time.perf_counter()
-        question, notice = self._checked(question)
+        question, cut = self._checked(question)
         language = answer_language(question, self.settings.answer_language)
         standalone = self.rewrite(question, history)
         if standalone != question:
@@ -252,7 +256,8 @@ class AnswerChain:
                 yield Token(text[len(shown) :])
                 shown = text
         answer = self._verified(question, standalone, language, buffer, evidence, retrieved)
-        answer.notice = notice
+        if cut:
+            answer.notice = CUT_NOTICE[language].format(limit=self.settings.max_question_chars)
         answer.seconds = time.perf_counter() - started
         yield answer
 
@@ -265,14 +270,13 @@ class AnswerChain:
         assert final is not None
         return final
 
-    def _checked(self, question: str) -> tuple[str, str | None]:
+    def _checked(self, question: str) -> tuple[str, bool]:
+        """The question with its white space folded and cut to the limit, and whether it was cut."""
         question = " ".join(question.split())
         if not question:
             raise UserError("the question is empty: type a question about the article")
         limit = self.settings.max_question_chars
-        if len(question) > limit:
-            return question[:limit], f"The question was cut to its first {limit} characters."
-        return question, None
+        return question[:limit], len(question) > limit
 
     def _verified(
         self,
