@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import cache
 from typing import Any
@@ -224,11 +224,35 @@ class AnswerChain:
             return everything
         return sorted(retrieved, key=lambda p: (p.doc_id, p.position))
 
-    def messages(self, question: str, language: Language, evidence: Sequence[Evidence]) -> list[BaseMessage]:
-        """System prompt with the numbered articles first (the stable, cached part), the question last."""
+    def messages(
+        self, question: str, language: Language, evidence: Sequence[Evidence], focus: Sequence[Evidence] = ()
+    ) -> list[BaseMessage]:
+        """System prompt with the numbered articles first (the stable, cached part), the question last.
+
+        ``focus`` sentences (the best retrieved passage) are repeated after the question as a likely excerpt.
+        """
         system = load_prompt("answer_system").replace("{context}", format_context(evidence))
-        user = load_prompt("answer_user", language).replace("{question}", question)
-        return [SystemMessage(system), HumanMessage(user)]
+        if focus:
+            excerpt = "\n".join(f"{e.key}: {e.text}" for e in focus)
+            user = load_prompt("answer_user_excerpt", language).replace("{excerpt}", excerpt)
+        else:
+            user = load_prompt("answer_user", language)
+        return [SystemMessage(system), HumanMessage(user.replace("{question}", question))]
+
+    def claims_reply(
+        self, question: str, language: Language, evidence: Sequence[Evidence], focus: Sequence[Evidence]
+    ) -> Generator[Token, None, str]:
+        """Ask for the claims under the schema; yield the claim text as it streams, return the whole reply."""
+        schema = claims_schema([e.key for e in evidence])
+        constrained = self.chat_model.bind(response_format=self.response_format(schema))
+        buffer, shown = "", ""
+        for chunk in constrained.stream(self.messages(question, language, evidence, focus), max_tokens=400):
+            buffer += str(chunk.content)
+            text = streamed_text(buffer)
+            if len(text) > len(shown) and text.startswith(shown):
+                yield Token(text[len(shown) :])
+                shown = text
+        return buffer
 
     # -- the chain ------------------------------------------------------------------------------------------
 
@@ -244,18 +268,9 @@ class AnswerChain:
         retrieved = self.retriever.search(standalone, foreign=foreign)
         yield Step("retrieve", "\n".join(f"{p.title} §{p.paragraph}: {p.text}" for p in retrieved))
         evidence = number_evidence(self.context_passages(retrieved))
-        buffer, shown = "", ""
-        schema = claims_schema([e.key for e in evidence])
-        constrained = self.chat_model.bind(response_format=self.response_format(schema))
-        for chunk in constrained.stream(
-            self.messages(standalone, language, evidence), max_tokens=400
-        ):
-            buffer += str(chunk.content)
-            text = streamed_text(buffer)
-            if len(text) > len(shown) and text.startswith(shown):
-                yield Token(text[len(shown) :])
-                shown = text
-        answer = self._verified(question, standalone, language, buffer, evidence, retrieved)
+        focus = [e for e in evidence if e.passage.id == retrieved[0].id] if retrieved else []
+        reply = yield from self.claims_reply(standalone, language, evidence, focus)
+        answer = self._verified(question, standalone, language, reply, evidence, retrieved)
         if cut:
             answer.notice = CUT_NOTICE[language].format(limit=self.settings.max_question_chars)
         answer.seconds = time.perf_counter() - started

@@ -18,10 +18,16 @@ from ingest.records import Passage
 from ingest.splitting import sentence_spans
 
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
+SUBJECT_STEMS = 3
 _NAME = re.compile(r"\b[A-ZÀ-ÖØ-Þ][\w’'-]*[\w]", re.UNICODE)
 _COUNT_QUESTION = re.compile(
     r"\b(how many|how much|what number|what is the (population|number|size|toll|amount)|combien|quel nombre|"
     r"quelle (est la )?(population|quantité)|quel est le (nombre|bilan|montant))\b",
+    re.IGNORECASE,
+)
+_NAME_QUESTION = re.compile(
+    r"\b(quel est le nom|quels sont les noms|comment s'appelle|comment se nomme|what is the name|what was the name|"
+    r"what are the names|what is .{0,40} called|what was .{0,40} called)\b",
     re.IGNORECASE,
 )
 _COUNT_WORD = re.compile(
@@ -104,9 +110,27 @@ def normalise(text: str) -> str:
 
 
 def unsupported_numbers(claim: str, evidence: Iterable[Evidence]) -> list[str]:
-    """Figures in the claim that none of its evidence contains (a model inventing a count or a date)."""
-    held = {n.replace(",", ".") for e in evidence for n in _NUMBER.findall(e.text)}
+    """Figures in the claim that no cited sentence states about the claim's subject.
+
+    In a claim that says more than its figure, a figure counts as held only by a cited sentence that also shares
+    a word stem with the claim: citing one sentence for its year and another for its subject ("since 2012, the
+    junta...") is not support. A bare answer ("Since 2023.") needs only a cited sentence holding the figure.
+    """
+    stems = _stems(_NUMBER.sub(" ", claim))
+    held = {
+        n.replace(",", ".")
+        for e in evidence
+        if len(stems) < SUBJECT_STEMS or stems & _stems(_NUMBER.sub(" ", e.text))
+        for n in _NUMBER.findall(e.text)
+    }
     return [n for n in _NUMBER.findall(claim) if n.replace(",", ".") not in held]
+
+
+def _stems(text: str) -> set[str]:
+    """Four-letter, accent-free prefixes of the longer words: "junte" and "junta" meet, across languages."""
+    folded = unicodedata.normalize("NFKD", text.casefold())
+    plain = "".join(c for c in folded if not unicodedata.combining(c))
+    return {w[:4] for w in re.findall(r"\w+", plain) if len(w) > 4}
 
 
 def unsupported_names(claim: str, cited: Iterable[Evidence], context: Iterable[Evidence]) -> list[str]:
@@ -125,6 +149,18 @@ def unsupported_names(claim: str, cited: Iterable[Evidence], context: Iterable[E
 def asks_for_count(question: str) -> bool:
     """Whether the question asks for a quantity, which only a figure the evidence states can answer."""
     return bool(_COUNT_QUESTION.search(question))
+
+
+def asks_for_name(question: str) -> bool:
+    """Whether the question asks what someone or something is called, which only a name can answer."""
+    return bool(_NAME_QUESTION.search(question))
+
+
+def gives_a_new_name(question: str, claim: str) -> bool:
+    """Whether the claim names something the question did not already name."""
+    asked = {w.casefold() for w in _NAME.findall(question)}
+    words = _NAME.findall(claim)[1:] if claim[:1].isupper() else _NAME.findall(claim)
+    return any(w.casefold() not in asked for w in words)
 
 
 def states_a_count(claim: str) -> bool:
@@ -155,6 +191,8 @@ def support_problem(question: str, claim: str, cited: list[Evidence], context: S
         return f"names {names} not in the evidence"
     if asks_for_count(question) and not states_a_count(claim):
         return "the question asks for a quantity and the claim gives none"
+    if asks_for_name(question) and not gives_a_new_name(question, claim):
+        return "the question asks for a name and the claim gives none"
     return None
 
 

@@ -81,3 +81,15 @@ def test_huge_question_is_cut_and_the_user_told(settings: Settings, store: Passa
     answer = _chain(settings, store, ['{"claims": []}']).answer("Qui ? " + "a" * 100_000)
     assert len(answer.question) == settings.max_question_chars
     assert answer.notice == f"La question a été coupée à ses {settings.max_question_chars} premiers caractères."
+
+
+def test_focus_excerpt_is_the_best_retrieved_passage_after_the_question(
+    settings: Settings, store: PassageStore
+) -> None:
+    chain = _chain(settings, store, [])
+    evidence = number_evidence(store.passages())
+    focus = evidence[:2]
+    system, user = chain.messages("Who?", "en", evidence, focus)
+    assert system.content == chain.messages("What?", "fr", evidence)[0].content, "the cached prefix never changes"
+    assert user.content.startswith("Question: Who?")
+    assert all(f"{e.key}: {e.text}" in user.content for e in focus)

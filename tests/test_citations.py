@@ -118,3 +118,23 @@ def test_count_question_needs_a_stated_quantity() -> None:
     assert len(stated.claims) == 1
     other = verify("Who holds them?", [("The separatists.", ["S2"])], _evidence(), _source)
     assert len(other.claims) == 1
+
+
+def test_a_figure_must_come_from_a_sentence_about_the_claim() -> None:
+    stitched = verify(QUESTION, [("Since 2023, the junta has multiplied acts of rupture.", ["S3", "S4"])],
+                      _evidence(), _source)
+    assert stitched.claims == [] and "2023" in stitched.dropped[0]
+    right = verify(QUESTION, [("Since 2022, the junta has multiplied acts of rupture.", ["S3", "S4"])],
+                   _evidence(), _source)
+    assert len(right.claims) == 1
+
+
+def test_name_question_needs_a_name_the_question_did_not_give() -> None:
+    question = "Quel est le nom du commandant tué à Tinzaouatene ?"
+    passages = [Passage("p1", "doc", "T", "Les séparatistes ont gagné à Tinzaouatene contre Wagner.", 0, 56, "", 0, 0)]
+    evidence = number_evidence(passages)
+    text = passages[0].text
+    echo = verify(question, [("Les séparatistes ont gagné à Tinzaouatene.", ["S1"])], evidence, lambda d: text)
+    assert echo.claims == [] and "name" in echo.dropped[0]
+    named = verify(question, [("Le groupe Wagner.", ["S1"])], evidence, lambda d: text)
+    assert len(named.claims) == 1
