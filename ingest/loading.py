@@ -179,16 +179,20 @@ def paragraph_spans(text: str) -> list[tuple[int, int]]:
     output of the Markdown/HTML readers); otherwise every line is a paragraph (the seed article's layout).
     """
     pattern = re.compile(r"[^\n](?:.|\n(?!\n))*" if "\n\n" in text else r"[^\n]+")
-    spans = []
-    for match in pattern.finditer(text):
-        start, end = match.span()
+    return trimmed_spans(text, (match.span() for match in pattern.finditer(text)))
+
+
+def trimmed_spans(text: str, spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The spans with surrounding white space cut off; spans that held only white space are dropped."""
+    trimmed = []
+    for start, end in spans:
         while start < end and text[start].isspace():
             start += 1
         while end > start and text[end - 1].isspace():
             end -= 1
         if start < end:
-            spans.append((start, end))
-    return spans
+            trimmed.append((start, end))
+    return trimmed
 
 
 # --------------------------------------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ import math
 import re
 from dataclasses import dataclass
 
-from ingest.loading import paragraph_spans
+from ingest.loading import paragraph_spans, trimmed_spans
 from ingest.records import Article, Passage
 
 # A sentence ends with . ! ? or … (possibly several), maybe followed by closing quotes or brackets (a French
@@ -119,15 +119,7 @@ def sentence_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
         spans.append((sentence_start, boundary))
         sentence_start = boundary
     spans.append((sentence_start, end))
-    trimmed = []
-    for s, e in spans:
-        while s < e and text[s].isspace():
-            s += 1
-        while e > s and text[e - 1].isspace():
-            e -= 1
-        if s < e:
-            trimmed.append((s, e))
-    return trimmed
+    return trimmed_spans(text, spans)
 
 
 def _is_sentence_end(text: str, punct_start: int, boundary: int, limit: int) -> bool:
