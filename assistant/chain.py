@@ -271,6 +271,14 @@ class AnswerChain:
         focus = [e for e in evidence if e.passage.id == retrieved[0].id] if retrieved else []
         reply = yield from self.claims_reply(standalone, language, evidence, focus)
         answer = self._verified(question, standalone, language, reply, evidence, retrieved)
+        if answer.abstained and answer.dropped and focus:
+            # Every claim failed verification (often a figure or name borrowed from the excerpt's neighbour):
+            # ask once more from the whole article alone. A reply the model itself left empty is not retried.
+            yield Step("retry", "\n".join(answer.dropped))
+            reply = yield from self.claims_reply(standalone, language, evidence, [])
+            retry = self._verified(question, standalone, language, reply, evidence, retrieved)
+            retry.dropped = answer.dropped + retry.dropped
+            answer = retry
         if cut:
             answer.notice = CUT_NOTICE[language].format(limit=self.settings.max_question_chars)
         answer.seconds = time.perf_counter() - started

@@ -31,6 +31,7 @@ LABELS: dict[Language, dict[str, str]] = {
         # Step names must stay ASCII: Chainlit 2.12 asks /avatars/<step name> and rejects other characters (HTTP 400).
         "rewrite": "Reformulation de la question",
         "retrieve": "Recherche des passages",
+        "retry": "Nouvel essai apres verification",
         "nearest": "Passage le plus proche",
         "section": "Section",
         "paragraph": "paragraphe",
@@ -53,6 +54,7 @@ LABELS: dict[Language, dict[str, str]] = {
     "en": {
         "rewrite": "Rewritten question",
         "retrieve": "Retrieved passages",
+        "retry": "Asked again after verification",
         "nearest": "Nearest passage",
         "section": "Section",
         "paragraph": "paragraph",

@@ -93,3 +93,24 @@ def test_focus_excerpt_is_the_best_retrieved_passage_after_the_question(
     assert system.content == chain.messages("What?", "fr", evidence)[0].content, "the cached prefix never changes"
     assert user.content.startswith("Question: Who?")
     assert all(f"{e.key}: {e.text}" in user.content for e in focus)
+
+
+def test_a_reply_that_fails_verification_is_asked_again_without_the_excerpt(
+    settings: Settings, store: PassageStore
+) -> None:
+    key = _key_of(store, "bastion de la revendication")
+    invented = '{"claims": [{"evidence": ["S999"], "text": "Kidal compte 99 habitants."}]}'
+    supported = f'{{"claims": [{{"evidence": ["{key}"], "text": "C\'est un bastion."}}]}}'
+    events = list(_chain(settings, store, [invented, supported]).stream("Pourquoi Kidal est-elle importante ?"))
+    answer = events[-1]
+    assert isinstance(answer, Answer) and not answer.abstained
+    assert answer.answer == "C'est un bastion. [1]"
+    assert any(isinstance(e, Step) and e.name == "retry" for e in events)
+    assert "no valid evidence" in answer.dropped[0]
+
+
+def test_a_reply_the_model_left_empty_is_not_asked_again(settings: Settings, store: PassageStore) -> None:
+    key = _key_of(store, "bastion de la revendication")
+    supported = f'{{"claims": [{{"evidence": ["{key}"], "text": "C\'est un bastion."}}]}}'
+    answer = _chain(settings, store, ['{"claims": []}', supported]).answer("Quelle est la recette du tiramisu ?")
+    assert answer.abstained and answer.answer == "L'article ne le dit pas."
