@@ -279,7 +279,7 @@ def test_french_question_then_english_follow_up(app: dict[str, Any], browser: An
     follow_up = _ask(tab, "And what did the Ukrainians offer them?")
     assert follow_up.text and detect_language(_own_words(follow_up.text, texts)) == "en", follow_up.text
     # the rewritten follow-up and the retrieval are collapsed steps, never the answer
-    assert tab.page.locator('[data-step-type="tool"]').count() == 1
+    assert tab.page.locator('[data-step-type="tool"]', has_text="Rewritten question").count() == 1
     assert tab.page.locator('[data-step-type="retrieval"]').count() == 2
     marker, panel, second_quote = _check_source(tab, follow_up, texts, "The article does not say")
     assert marker != "[1]"  # sources are numbered across the conversation
@@ -402,7 +402,7 @@ def test_llm_down_is_a_clear_message_and_the_chat_recovers(
 
         # A follow-up is rewritten with the history (a collapsed step); a new chat starts with no history.
         _ask(tab, "Et qui l'a dit ?")
-        assert tab.page.locator('[data-step-type="tool"]').count() == 1
+        assert tab.page.locator('[data-step-type="tool"]', has_text="Rewritten question").count() == 1
         starts = len(tab.chat_starts)
         tab.page.click("#new-chat-button")
         tab.page.get_by_role("button", name="Confirmer").click()
