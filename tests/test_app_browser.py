@@ -402,7 +402,7 @@ def test_llm_down_is_a_clear_message_and_the_chat_recovers(
 
         # A follow-up is rewritten with the history (a collapsed step); a new chat starts with no history.
         _ask(tab, "Et qui l'a dit ?")
-        assert tab.page.locator('[data-step-type="tool"]', has_text="Rewritten question").count() == 1
+        assert tab.page.locator('[data-step-type="tool"]', has_text="Reformulation de la question").count() == 1
         starts = len(tab.chat_starts)
         tab.page.click("#new-chat-button")
         tab.page.get_by_role("button", name="Confirmer").click()
