@@ -219,7 +219,7 @@ class AnswerChain:
 
     def context_passages(self, retrieved: Sequence[Passage]) -> list[Passage]:
         """Every stored passage when the store is small (a cacheable prompt), else the retrieved ones."""
-        everything = self.store.passages()
+        everything = self.retriever.passages()
         if sum(len(p.text) for p in everything) <= CONTEXT_CHARS:
             return everything
         return sorted(retrieved, key=lambda p: (p.doc_id, p.position))

@@ -14,6 +14,7 @@ import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
+from assistant.retrieval import tokenize
 from ingest.records import Passage
 from ingest.splitting import sentence_spans
 
@@ -128,9 +129,13 @@ def unsupported_numbers(claim: str, evidence: Iterable[Evidence]) -> list[str]:
 
 def _stems(text: str) -> set[str]:
     """Four-letter, accent-free prefixes of the longer words: "junte" and "junta" meet, across languages."""
-    folded = unicodedata.normalize("NFKD", text.casefold())
-    plain = "".join(c for c in folded if not unicodedata.combining(c))
-    return {w[:4] for w in re.findall(r"\w+", plain) if len(w) > 4}
+    return {w[:4] for w in tokenize(text) if len(w) > 4}
+
+
+def _claim_names(claim: str) -> list[str]:
+    """Capitalised words of a claim, less its first word (capitalised because it starts the sentence)."""
+    names = _NAME.findall(claim)
+    return names[1:] if claim[:1].isupper() else names
 
 
 def unsupported_names(claim: str, cited: Iterable[Evidence], context: Iterable[Evidence]) -> list[str]:
@@ -142,8 +147,7 @@ def unsupported_names(claim: str, cited: Iterable[Evidence], context: Iterable[E
     """
     own = " ".join(e.text for e in cited)
     known = {w for e in context for w in _NAME.findall(e.text)}
-    words = _NAME.findall(claim)[1:] if claim[:1].isupper() else _NAME.findall(claim)
-    return [w for w in dict.fromkeys(words) if w in known and w not in own]
+    return [w for w in dict.fromkeys(_claim_names(claim)) if w in known and w not in own]
 
 
 def asks_for_count(question: str) -> bool:
@@ -159,8 +163,7 @@ def asks_for_name(question: str) -> bool:
 def gives_a_new_name(question: str, claim: str) -> bool:
     """Whether the claim names something the question did not already name."""
     asked = {w.casefold() for w in _NAME.findall(question)}
-    words = _NAME.findall(claim)[1:] if claim[:1].isupper() else _NAME.findall(claim)
-    return any(w.casefold() not in asked for w in words)
+    return any(w.casefold() not in asked for w in _claim_names(claim))
 
 
 def states_a_count(claim: str) -> bool:

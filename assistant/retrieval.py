@@ -51,13 +51,18 @@ class _Bm25Index:
         self._passages: list[Passage] = []
         self._bm25: BM25Okapi | None = None
 
-    def rank(self, store: PassageStore, query: str, k: int) -> list[Passage]:
+    def passages(self, store: PassageStore) -> list[Passage]:
+        """The store's active passages, read again only when its content changed."""
         state = store.state()
         if state != self._state:
             self._passages = store.passages()
             corpus = [tokenize(p.text) for p in self._passages]
             self._bm25 = BM25Okapi(corpus) if corpus else None
             self._state = state
+        return self._passages
+
+    def rank(self, store: PassageStore, query: str, k: int) -> list[Passage]:
+        self.passages(store)
         tokens = tokenize(query)
         if self._bm25 is None or not tokens:
             return []
@@ -93,6 +98,10 @@ class HybridRetriever(BaseRetriever):
         by_id = {p.id: p for ranking in rankings for p in ranking}
         fused = reciprocal_rank_fusion([[p.id for p in r] for r in rankings])
         return [by_id[i] for i in fused[:k]]
+
+    def passages(self) -> list[Passage]:
+        """Every active passage of the store, cached until the store changes (the BM25 corpus)."""
+        return self.bm25.passages(self.store)
 
     def _get_relevant_documents(
         self, query: str, *, run_manager: CallbackManagerForRetrieverRun
