@@ -12,6 +12,10 @@ What a user sees for one question:
 2. the answer text streaming as the model writes it (escaped: it is untrusted);
 3. the message replaced by the *verified* answer once verification is done, with one side element per citation
    named exactly like its marker (``[1]``), which is what makes Chainlit turn the marker into a link.
+
+Chats are saved by the data layer of :mod:`assistant.history`; each answer carries its plain question and answer in
+its metadata, so a chat reopened after a restart (:func:`resume_chat`) answers follow-ups as before. Sign-in
+(:mod:`assistant.auth`) is registered only when configured: Chainlit asks for it as soon as a callback exists.
 """
 
 from __future__ import annotations
@@ -24,13 +28,16 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import chainlit as cl
+from chainlit.data.base import BaseDataLayer
+from chainlit.types import ThreadDict
 
-from assistant import chat_view, offline_page
+from assistant import auth, chat_view, offline_page
+from assistant import history as chat_history
 from assistant.chain import Answer, Step, Token, Turn
 from assistant.chat_view import LABELS, LOOKUP_COMMAND, LOOKUP_IDS, SidePanel
 from assistant.errors import UserError
 from assistant.language import Language, answer_language
-from assistant.settings import get_settings
+from assistant.settings import Settings, get_settings
 
 if TYPE_CHECKING:
     from assistant.chain import AnswerChain, Event
@@ -70,7 +77,7 @@ class _Engine:
 
                 stack = contextlib.ExitStack()
                 self._chain = stack.enter_context(open_chain(get_settings()))
-                self._stack.push(stack.close)
+                self._stack.callback(stack.close)
             return self._chain
 
     def store(self) -> PassageStore:
@@ -105,6 +112,42 @@ class _Engine:
 
 
 ENGINE = _Engine()
+
+
+# --------------------------------------------------------------------------------------------------------------
+# History and sign-in
+
+
+@cl.data_layer
+def data_layer() -> BaseDataLayer:
+    """Chat history in the configured database (schema created by ``assistant serve`` before start-up)."""
+    return chat_history.data_layer(get_settings())
+
+
+def _install_sign_in(settings: Settings) -> None:
+    """Register the configured sign-in callbacks, and none when sign-in is off (Chainlit then asks no one)."""
+    users = auth.password_users(settings)
+    header = auth.header_name(settings)
+    if users:
+
+        async def password_sign_in(name: str, password: str) -> cl.User | None:
+            """A configured user with the right password (scrypt runs off the event loop)."""
+            if await asyncio.to_thread(auth.check_password, users, name, password):
+                return cl.User(identifier=name, metadata={"sign_in": "password"})
+            return None
+
+        cl.password_auth_callback(password_sign_in)
+    if header is not None:
+
+        async def header_sign_in(headers: Any) -> cl.User | None:
+            """The user the reverse proxy names in the trusted header; no header, no sign-in."""
+            name = auth.header_user(headers.get(header))
+            return cl.User(identifier=name, metadata={"sign_in": "header"}) if name else None
+
+        cl.header_auth_callback(header_sign_in)
+
+
+_install_sign_in(get_settings())
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -149,6 +192,20 @@ async def start_chat() -> None:
     """A new chat starts with an empty history and offers the citation-lookup command."""
     cl.user_session.set(HISTORY_KEY, [])
     cl.user_session.set(CITED_KEY, 0)
+    await _offer_lookup()
+
+
+@cl.on_chat_resume
+async def resume_chat(thread: ThreadDict) -> None:
+    """A reopened chat goes on where it stopped: same follow-up context, sources numbered after the last one."""
+    state = chat_history.resumed_state(thread.get("steps") or [])
+    cl.user_session.set(HISTORY_KEY, state.history)
+    cl.user_session.set(CITED_KEY, state.cited)
+    await _offer_lookup()
+
+
+async def _offer_lookup() -> None:
+    """Show the citation-lookup command on the composer, in the browser's language."""
     lang = _ui_language()
     await cl.context.emitter.set_commands(
         [
@@ -213,6 +270,7 @@ async def _answer(question: str, history: list[Turn]) -> Answer | None:
     panels = chat_view.answer_panels(answer, offset)
     message.content = chat_view.answer_markdown(answer, offset)
     message.elements = _elements(panels)
+    message.metadata = chat_history.turn_metadata(Turn(answer.question, answer.answer), offset + len(panels))
     await message.send()
     cl.user_session.set(CITED_KEY, offset + len(panels))
     return answer
@@ -264,7 +322,8 @@ async def _lookup(text: str) -> None:
         return
     offset = cl.user_session.get(CITED_KEY) or 0
     content, panels = chat_view.lookup_markdown(result, lang, offset)
-    await cl.Message(content=content, elements=_elements(panels)).send()
+    metadata = chat_history.cited_metadata(offset + len(panels))
+    await cl.Message(content=content, elements=_elements(panels), metadata=metadata).send()
     cl.user_session.set(CITED_KEY, offset + len(panels))
 
 

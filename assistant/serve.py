@@ -6,14 +6,19 @@ missing; it reads that variable once, when ``chainlit.config`` is first imported
 project root, where those files are committed, before Chainlit is imported: nothing is written into the user's
 directory, and the configuration used is always the reviewed one. The only thing Chainlit creates at run time is
 ``.files/`` (its per-session element storage) in the project root, which it deletes on shutdown.
+
+Before Chainlit starts, ``serve`` also creates the chat-history tables (Chainlit's data layer does not) and, with
+sign-in on, gives Chainlit its cookie-signing secret; both the history file and the secret live beside the store.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sys
 from pathlib import Path
 
+from assistant import auth
 from assistant.errors import UserError
 from assistant.settings import Settings
 
@@ -30,6 +35,23 @@ def chainlit_environment(settings: Settings, root: Path = PROJECT_ROOT) -> dict[
         "CHAINLIT_HOST": settings.host,
         "CHAINLIT_PORT": str(settings.port),
     }
+
+
+def prepare_sign_in(settings: Settings) -> str:
+    """Check the sign-in settings and, when sign-in is on, give Chainlit its cookie-signing secret; says what is on.
+
+    Chainlit refuses to start with sign-in and no ``CHAINLIT_AUTH_SECRET``: a secret already in the environment is
+    kept, else one is generated once and kept beside the store (see :func:`assistant.auth.ensure_secret`).
+    """
+    users = auth.password_users(settings)
+    header = auth.header_name(settings)
+    if not users and header is None:
+        return "off (every visitor is anonymous; chats are saved but not listed)"
+    if not os.environ.get(auth.SECRET_VARIABLE):
+        os.environ[auth.SECRET_VARIABLE] = auth.ensure_secret(auth.secret_path(settings))
+    kinds = [f"password ({len(users)} user{'s' if len(users) != 1 else ''})"] if users else []
+    kinds += [f"header {header}"] if header else []
+    return " and ".join(kinds)
 
 
 def check_root(root: Path = PROJECT_ROOT) -> None:
@@ -56,11 +78,17 @@ def serve(settings: Settings) -> int:
     os.environ.update(chainlit_environment(settings))
     for name in _CLOUD_VARIABLES:
         os.environ.pop(name, None)
+    sign_in = prepare_sign_in(settings)
 
     from chainlit.cli import run_chainlit
     from chainlit.config import config
 
+    from assistant import history
+
+    url = history.history_url(settings)
+    asyncio.run(history.create_schema(url))
     config.run.headless = True
+    print(f"Chat history: {history.shown_url(url)}; sign-in: {sign_in}", file=sys.stderr, flush=True)
     print(f"Article Assistant: http://{settings.host}:{settings.port}  (Ctrl+C to stop)", file=sys.stderr, flush=True)
     run_chainlit(str(APP_FILE))
     return 0

@@ -68,6 +68,28 @@ class Settings(BaseSettings):
     )
     max_question_chars: int = Field(2000, ge=50, description="Longer questions are cut to this length.")
 
+    # Limits
+    max_article_bytes: int = Field(
+        2_000_000, ge=1000, description="Larger article files are refused by ingest (they would take hours to embed)."
+    )
+
+    # Chat history and access
+    history_url: SecretStr | None = Field(
+        None,
+        description="SQLAlchemy URL of the chat-history database (async driver, e.g. postgresql+asyncpg://...); "
+        "unset keeps the history in chat-history.db beside the store directory.",
+    )
+    auth_users: SecretStr | None = Field(
+        None,
+        description="Password sign-in: comma-separated name:scrypt-hash pairs (make a hash with "
+        "`python -m assistant.auth`); unset turns password sign-in off.",
+    )
+    auth_header: str | None = Field(
+        None,
+        description="Header-based sign-in: the header (e.g. X-Forwarded-User) in which a trusted reverse proxy "
+        "puts the user's name; unset turns it off.",
+    )
+
     # Chat UI
     host: str = Field("127.0.0.1", description="Address `assistant serve` listens on.")
     port: int = Field(8000, description="Port `assistant serve` listens on.")
