@@ -38,6 +38,16 @@ def _print_answer(answer) -> None:
         print(f"  Note: {answer.notice}")
 
 
+def _readable(text: str) -> str:
+    """The question with bytes that were not UTF-8 replaced by U+FFFD.
+
+    Python hands undecodable argv and stdin bytes over as lone surrogates (stdin is read with
+    ``surrogateescape`` for that, see :func:`_ask`), which no encoder (the embedder, the JSON printed back)
+    accepts: one stray Latin-1 byte would end the whole batch with a traceback.
+    """
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
 def _ask(args: argparse.Namespace) -> int:
     import json
 
@@ -47,12 +57,15 @@ def _ask(args: argparse.Namespace) -> int:
         raise UserError('give a question (assistant ask "...") or use --json to read questions from stdin')
     if args.question is not None and not args.question.strip():
         raise UserError("the question is empty: type a question about the article")
+    if args.question is None and hasattr(sys.stdin, "reconfigure"):
+        sys.stdin.reconfigure(errors="surrogateescape")  # a UTF-8 locale reads strictly: one bad byte would end it
     questions = [args.question] if args.question is not None else (line.rstrip("\n") for line in sys.stdin)
     status = 0
     with open_chain(_settings()) as chain:
         for question in questions:
             if args.question is None and not question.strip():
                 continue
+            question = _readable(question)
             try:
                 answer = chain.answer(question)
             except UserError as error:
@@ -135,6 +148,15 @@ def _serve(args: argparse.Namespace) -> int:
     return serve(settings.model_copy(update=updates) if updates else settings)
 
 
+def _doctor(args: argparse.Namespace) -> int:
+    from assistant.doctor import run_checks
+
+    checks = run_checks(_settings())
+    for check in checks:
+        print(check.line(), flush=True)
+    return 1 if any(check.status == "FAIL" for check in checks) else 0
+
+
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="assistant",
@@ -168,6 +190,11 @@ def _build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default=None, help="Address to listen on (default from settings: 127.0.0.1).")
     serve.add_argument("--port", type=int, default=None, help="Port to listen on (default from settings: 8000).")
     serve.set_defaults(handler=_serve)
+
+    doctor = sub.add_parser(
+        "doctor", help="Check the store, the embedder, the LLM endpoint and the model files, and say what to fix."
+    )
+    doctor.set_defaults(handler=_doctor)
     return parser
 
 

@@ -338,6 +338,11 @@ def llm_errors(base_url: str, settings: Settings) -> Iterator[None]:
         raise _status_error(error, url, tries, key) from None
     except json.JSONDecodeError as error:
         raise LLMBadReply(f"the LLM at {url} sent a body that is not valid JSON ({error.msg})") from None
+    except AssertionError:  # openai's structured-output stream asserts it got at least one event
+        raise LLMBadReply(
+            f"the LLM at {url} answered a streamed request without a single event (a plain or cut-off body "
+            "instead of server-sent events); check that ASSISTANT_LLM_BASE_URL is an OpenAI-compatible API"
+        ) from None
     except pydantic.ValidationError as error:  # a body that parses but lacks required fields (e.g. a role)
         raise LLMBadReply(
             f"the LLM at {url} sent a reply that is not a valid OpenAI chat completion "
@@ -449,6 +454,11 @@ def _api_key(settings: Settings, base_url: str) -> str:
     if urlsplit(base_url).hostname == "api.openai.com" and os.environ.get("OPENAI_API_KEY"):
         return os.environ["OPENAI_API_KEY"]
     return LOCAL_API_KEY
+
+
+def display_url(url: str) -> str:
+    """The URL as it may be shown to users: without user:password or query string (where keys often hide)."""
+    return _safe_url(url)
 
 
 def _safe_url(url: str) -> str:

@@ -96,6 +96,15 @@ def bundled_model_path(settings: Settings) -> Path:
     return assemble_model(locate_parts(spec), Path(settings.cache_dir).expanduser() / spec.filename, spec)
 
 
+def verified_copy(settings: Settings, spec: ModelSpec = QWEN_CODER_1_5B) -> Path | None:
+    """The bundled model's assembled file if an earlier check verified it and it has not changed since, else None.
+
+    Costs one ``stat()``: for reporting (``assistant doctor``) without hashing or assembling 1.1 GB.
+    """
+    target = Path(settings.cache_dir).expanduser() / spec.filename
+    return target if _verified_before(target, spec) else None
+
+
 def locate_part(spec: ModelSpec, n: int) -> Path:
     """Where the installed package of part ``n`` keeps its data file; UserError naming the pip command if absent."""
     module = spec.module(n)

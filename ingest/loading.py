@@ -21,6 +21,7 @@ import hashlib
 import os
 import re
 import shlex
+import stat
 import unicodedata
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -91,17 +92,17 @@ def collect_files(paths: Sequence[Path]) -> list[Path]:
     return list(unique.values())
 
 
-def load_articles(paths: Sequence[Path]) -> list[Article]:
+def load_articles(paths: Sequence[Path], *, max_bytes: int | None = None) -> list[Article]:
     """Load every article named by ``paths`` (files or directories), failing on the first bad one.
 
     All inputs are read before the caller writes anything, so a bad file in a batch leaves the store untouched.
     Two files mapping to the same ``doc_id`` (``a/news.txt`` and ``b/news.md``) would overwrite each other in
-    the store, so that is an error too.
+    the store, so that is an error too. ``max_bytes`` caps the size of one file (see :func:`load_article`).
     """
     articles: list[Article] = []
     seen: dict[str, str] = {}
     for file in collect_files(paths):
-        article = load_article(file)
+        article = load_article(file, max_bytes=max_bytes)
         if article.doc_id in seen:
             raise UserError(
                 f"{file}: same document id {article.doc_id!r} as {seen[article.doc_id]}; rename one of them"
@@ -111,13 +112,17 @@ def load_articles(paths: Sequence[Path]) -> list[Article]:
     return articles
 
 
-def load_article(path: Path) -> Article:
-    """Read one .txt, .md or .html file into an :class:`Article` with normalised text, title and sections."""
+def load_article(path: Path, *, max_bytes: int | None = None) -> Article:
+    """Read one .txt, .md or .html file into an :class:`Article` with normalised text, title and sections.
+
+    A file over ``max_bytes`` is refused before it is read: a log or a dump saved as .txt would otherwise take
+    hours to embed (and its whole text is held in memory several times while it is normalised and split).
+    """
     kind = SUPPORTED_SUFFIXES.get(path.suffix.lower())
     if kind is None:
         kinds = ", ".join(SUPPORTED_SUFFIXES)
         raise UserError(f"{path}: unsupported file type {path.suffix or '(none)'!r}; give {kinds} files")
-    raw = _read_text(path)
+    raw = _read_text(path, max_bytes)
     if kind == "text":
         text = normalise_text(raw)
         sections = _plain_text_sections(text)
@@ -207,22 +212,37 @@ def _walk_supported(directory: Path) -> Iterable[Path]:
                 yield Path(root) / name
 
 
-def _read_text(path: Path) -> str:
-    """Read a file as UTF-8 with one clear error per way it can fail."""
+def _read_text(path: Path, max_bytes: int | None) -> str:
+    """Read a file as UTF-8 with one clear error per way it can fail.
+
+    Only regular files are read (a pipe or ``/dev/zero`` saved under an article name would block or never end),
+    and at most ``max_bytes`` + 1 bytes of them, so the limit also holds for a file that grows while it is read.
+    """
     try:
-        data = path.read_bytes()
+        mode = path.stat().st_mode
+        if not stat.S_ISREG(mode):
+            raise UserError(f"{path}: not a regular file (a device, pipe or socket); give a .txt, .md or .html file")
+        with path.open("rb") as handle:
+            data = handle.read() if max_bytes is None else handle.read(max_bytes + 1)
     except FileNotFoundError:
         raise UserError(f"{path}: no such file or directory; check the path") from None
     except IsADirectoryError:
         raise UserError(f"{path}: is a directory, not an article file; pass the directory itself") from None
     except OSError as error:
         raise UserError(f"{path}: cannot read ({error.strerror}); check its permissions") from None
+    if max_bytes is not None and len(data) > max_bytes:
+        size = max(path.stat().st_size, len(data))
+        raise UserError(
+            f"{path}: {size / 1e6:.1f} MB is over the {max_bytes / 1e6:g} MB limit for one article; split it, "
+            "or raise ASSISTANT_MAX_ARTICLE_BYTES"
+        )
     if not data.strip():
         raise UserError(f"{path}: file is empty (or only whitespace); remove it or add the article text")
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+    utf16 = _utf16_encoding(data)
+    if utf16:
         target = shlex.quote(str(path.with_suffix(".utf8" + path.suffix)))
         raise UserError(
-            f"{path}: is UTF-16, not UTF-8; convert it: iconv -f utf-16 -t utf-8 {shlex.quote(str(path))} > {target}"
+            f"{path}: is UTF-16, not UTF-8; convert it: iconv -f {utf16} -t utf-8 {shlex.quote(str(path))} > {target}"
         )
     if _looks_binary(data):
         raise UserError(f"{path}: looks like a binary file, not a text article; give a .txt, .md or .html file")
@@ -237,6 +257,22 @@ def _read_text(path: Path) -> str:
     if not text.strip():
         raise UserError(f"{path}: file is empty (or only whitespace); remove it or add the article text")
     return text
+
+
+def _utf16_encoding(data: bytes) -> str | None:
+    """The iconv name of the UTF-16 flavour of ``data``, or None: a byte-order mark, or (saved without one) a NUL
+    in every other byte, which would otherwise be reported as a binary file."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    head = data[:8192]
+    if len(head) < 16:
+        return None
+    even, odd = head[0::2].count(0) / len(head[0::2]), head[1::2].count(0) / len(head[1::2])
+    if odd > 0.9 and even < 0.1:
+        return "utf-16le"
+    if even > 0.9 and odd < 0.1:
+        return "utf-16be"
+    return None
 
 
 def _looks_binary(data: bytes) -> bool:
@@ -312,6 +348,9 @@ def _markdown_to_html(source: str) -> tuple[str | None, str]:
             if key.strip().lower() == "title" and value.strip():
                 title = value.strip().strip("\"'")
     renderer = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
+    # CommonMark leaves a javascript: or data: link as literal Markdown, putting its target into the article text;
+    # only the text of this HTML is kept, so every link can be rendered and only its words survive.
+    renderer.validateLink = lambda url: True
     return title, renderer.render(source)
 
 

