@@ -268,12 +268,15 @@ class AnswerChain:
         retrieved = self.retriever.search(standalone, foreign=foreign)
         yield Step("retrieve", "\n".join(f"{p.title} §{p.paragraph}: {p.text}" for p in retrieved))
         evidence = number_evidence(self.context_passages(retrieved))
+        if not evidence:
+            raise UserError(f"no articles in store {self.store.location}; run `assistant ingest PATH` first")
         focus = [e for e in evidence if e.passage.id == retrieved[0].id] if retrieved else []
         reply = yield from self.claims_reply(standalone, language, evidence, focus)
         answer = self._verified(question, standalone, language, reply, evidence, retrieved)
         if answer.abstained and answer.dropped and focus:
             # Every claim failed verification (often a figure or name borrowed from the excerpt's neighbour):
-            # ask once more from the whole article alone. A reply the model itself left empty is not retried.
+            # ask once more from the whole article alone. A reply the model itself left empty is not retried:
+            # measured, a second look at a question it declined made it answer unanswerable ones.
             yield Step("retry", "\n".join(answer.dropped))
             reply = yield from self.claims_reply(standalone, language, evidence, [])
             retry = self._verified(question, standalone, language, reply, evidence, retrieved)

@@ -39,6 +39,26 @@ _COUNT_WORD = re.compile(
     re.IGNORECASE,
 )
 
+#: Wording that says something is not known: a claim that says so must cite a sentence that says so too.
+_UNCERTAIN = re.compile(
+    r"\b(not known|unknown|unclear|not clear|uncertain|no way of knowing|not confirmed|unconfirmed|"
+    r"could not be (verified|confirmed)|remains to be seen|"
+    r"sans que l'on sache|sans qu'on sache|on ne sait pas|on ignore|n'est pas connu|inconnu|incertain|"
+    r"pas (été )?confirmé|pas pu être (vérifié|confirmé)|reste à savoir)",
+    re.IGNORECASE,
+)
+#: Sentences that give orders to an assistant. An article can carry them (a planted prompt injection); they are
+#: never support for a claim, and a claim that repeats what one tells the assistant to say ("PWNED") is dropped.
+_QUOTED = re.compile(r"['\"«“‘]\s*([^'\"«»“”‘’]{1,80}?)\s*['\"»”’]")
+_INSTRUCTION = re.compile(
+    r"\b(ignore (the|all|any|your|previous|prior|above|earlier)\b|disregard (the|all|any|your|previous)\b|"
+    r"(answer|reply|respond|say) (only |just )?(with )?['\"«]|"
+    r"reveal (your|the) (hidden |system )?(prompt|instructions)|you are now\b|new instructions?\b|"
+    r"system (prompt|override)|"
+    r"ignorez? (la question|les instructions|l'article|tout)|ne tiens? pas compte|oubliez? (les|tes|vos) instructions|"
+    r"r[ée]pond(s|ez) (seulement |uniquement )?(par )?['\"«])",
+    re.IGNORECASE,
+)
 
 @dataclass(frozen=True)
 class Evidence:
@@ -171,6 +191,16 @@ def states_a_count(claim: str) -> bool:
     return bool(_NUMBER.search(claim) or _COUNT_WORD.search(claim))
 
 
+def gives_orders(sentence: str) -> bool:
+    """Whether a sentence of an article is an instruction addressed to an assistant, not reporting."""
+    return bool(_INSTRUCTION.search(normalise(sentence)))
+
+
+def states_uncertainty(text: str) -> bool:
+    """Whether the text says that something is not known or not confirmed, in French or English."""
+    return bool(_UNCERTAIN.search(normalise(text)))
+
+
 def repoint(claim: str, cited: list[Evidence], context: Sequence[Evidence]) -> list[Evidence]:
     """The sentence a claim copies, when the model copied one sentence but gave the id of another."""
     folded = normalise(claim).rstrip(".")
@@ -182,16 +212,31 @@ def repoint(claim: str, cited: list[Evidence], context: Sequence[Evidence]) -> l
     return cited
 
 
+def obeys_orders(claim: str, cited: Iterable[Evidence], context: Iterable[Evidence]) -> bool:
+    """Whether a claim cites an instruction planted in the articles, or repeats what one says to answer."""
+    orders = [e.text for e in context if gives_orders(e.text)]
+    if any(e.text in orders for e in cited):
+        return True
+    folded = normalise(claim)
+    return any(
+        normalise(payload) in folded for text in orders for payload in _QUOTED.findall(text) if payload.strip()
+    )
+
+
 def support_problem(question: str, claim: str, cited: list[Evidence], context: Sequence[Evidence]) -> str | None:
     """Why a claim is not supported by its evidence, or None when every check passes."""
     if not cited:
         return "no valid evidence"
+    if obeys_orders(claim, cited, context):
+        return "it follows an instruction written in the article"
     missing = unsupported_numbers(claim, cited)
     if missing:
         return f"figures {missing} not in the evidence"
     names = unsupported_names(claim, cited, context)
     if names:
         return f"names {names} not in the evidence"
+    if states_uncertainty(claim) and not any(states_uncertainty(e.text) for e in cited):
+        return "the claim says it is not known, the evidence does not"
     if asks_for_count(question) and not states_a_count(claim):
         return "the question asks for a quantity and the claim gives none"
     if asks_for_name(question) and not gives_a_new_name(question, claim):

@@ -16,6 +16,6 @@ def open_chain(settings: Settings) -> Iterator[AnswerChain]:
     from assistant.llm import llm_endpoint, make_chat_model, response_format
     from ingest.store import open_store
 
-    store = open_store(settings)
+    store = open_store(settings, create=False)
     with llm_endpoint(settings) as endpoint:
         yield AnswerChain(settings, store, make_chat_model(endpoint, settings), partial(response_format, endpoint))
