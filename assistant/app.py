@@ -156,11 +156,11 @@ _install_sign_in(get_settings())
 
 @cl.on_app_startup
 async def warm_up() -> None:
-    """Open the engine in the background at startup, so the first question does not wait for the LLM server."""
+    """Open the engine and warm the LLM's prompt cache in the background, so the first question is answered warm."""
 
     def open_quietly() -> None:
         try:
-            ENGINE.chain()
+            ENGINE.chain().warm()
         except Exception as error:  # reported to the user on the first question instead
             log.warning("answer engine not ready at startup: %s", error)
 
@@ -255,8 +255,9 @@ async def _answer(question: str, history: list[Turn]) -> Answer | None:
     except asyncio.CancelledError:
         stop.set()
         raise
-    except UserError as error:
-        message.content = chat_view.error_markdown(str(error), language)
+    except UserError as error:  # expected (no store, LLM down, reply cut off): said in the user's words, no traceback
+        log.warning("no answer: %s", error)
+        message.content = chat_view.error_markdown(chat_view.failure_reason(error, language), language)
         await message.send()
         return None
     except Exception as error:
@@ -314,7 +315,7 @@ async def _lookup(text: str) -> None:
     try:
         result = await cl.make_async(lambda: lookup_in_store(text, ENGINE.store()))()
     except UserError as error:
-        await cl.Message(content=chat_view.error_markdown(str(error), lang)).send()
+        await cl.Message(content=chat_view.error_markdown(chat_view.failure_reason(error, lang), lang)).send()
         return
     except Exception as error:
         log.exception("lookup failed")

@@ -101,7 +101,12 @@ Event = Token | Step | Answer
 
 
 def claims_schema(keys: Sequence[str]) -> dict[str, Any]:
-    """JSON schema of the model's reply; evidence ids are an enum so a constrained decoder cannot invent one."""
+    """JSON schema of the model's reply; evidence ids are an enum so a constrained decoder cannot invent one.
+
+    The claim's text comes before its evidence. Measured on the dev questions with the bundled 1.5B model, that
+    order answered 16/16 against 14/16 with the evidence first (the model then wrote a claim to fit an id it had
+    picked too early, or picked none), and the text streams to the user some twenty tokens sooner.
+    """
     return {
         "type": "object",
         "properties": {
@@ -110,10 +115,10 @@ def claims_schema(keys: Sequence[str]) -> dict[str, Any]:
                 "items": {
                     "type": "object",
                     "properties": {
-                        "evidence": {"type": "array", "items": {"type": "string", "enum": list(keys)}},
                         "text": {"type": "string", "maxLength": 200},
+                        "evidence": {"type": "array", "items": {"type": "string", "enum": list(keys)}},
                     },
-                    "required": ["evidence", "text"],
+                    "required": ["text", "evidence"],
                     "additionalProperties": False,
                 },
             }
@@ -253,6 +258,16 @@ class AnswerChain:
                 yield Token(text[len(shown) :])
                 shown = text
         return buffer
+
+    def warm(self) -> None:
+        """Have the LLM read the stable part of the prompt now, so that the first question is answered warm.
+
+        When the whole store is the context, the server's prompt cache then holds the instructions and the
+        numbered articles (about a thousand tokens, 20-30 s on one core); a question re-reads only its own turn.
+        """
+        evidence = number_evidence(self.context_passages([]))
+        if evidence:
+            self.chat_model.invoke(self.messages("", "en", evidence), max_tokens=1)
 
     # -- the chain ------------------------------------------------------------------------------------------
 

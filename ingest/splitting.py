@@ -28,7 +28,7 @@ from ingest.records import Article, Passage
 
 # A sentence ends with . ! ? or … (possibly several), maybe followed by closing quotes or brackets (a French
 # closing guillemet may follow a space, often a no-break one: « Oui. »), then whitespace.
-_SENTENCE_END = re.compile(r"[.!?…]+(?:[\"')\]”’]|[ \u00a0\u202f]?»)*(?=\s)")
+_SENTENCE_END = re.compile(r"[.!?…]+(?:[\"')\]”’]|[ \u00a0\u202f]?»)*(?=\s|$)")
 _CLOSERS = "»\"')]”’ \u00a0\u202f"
 _WORD = re.compile(r"\S+")
 # Words after which a period is not a sentence end (French and English honorifics and short forms).

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
+from pydantic import Field
 
 from assistant.chain import Answer, AnswerChain, Step, Token, Turn
 from assistant.citations import number_evidence
@@ -114,3 +115,29 @@ def test_a_reply_the_model_left_empty_is_not_asked_again(settings: Settings, sto
     supported = f'{{"claims": [{{"evidence": ["{key}"], "text": "C\'est un bastion."}}]}}'
     answer = _chain(settings, store, ['{"claims": []}', supported]).answer("Quelle est la recette du tiramisu ?")
     assert answer.abstained and answer.answer == "L'article ne le dit pas."
+
+
+class _Recording(FakeListChatModel):
+    """A scripted model that keeps the messages of every request, to compare prompts."""
+
+    seen: list = Field(default_factory=list)
+
+    def _call(self, messages, stop=None, run_manager=None, **kwargs):  # type: ignore[no-untyped-def]
+        self.seen.append(messages)
+        return super()._call(messages, stop, run_manager, **kwargs)
+
+    def _stream(self, messages, stop=None, run_manager=None, **kwargs):  # type: ignore[no-untyped-def]
+        self.seen.append(messages)
+        yield from super()._stream(messages, stop, run_manager, **kwargs)
+
+
+def test_warming_up_reads_exactly_the_prompt_prefix_the_first_question_reuses(
+    settings: Settings, store: PassageStore
+) -> None:
+    model = _Recording(responses=["", '{"claims": []}'])
+    chain = AnswerChain(settings, store, model, lambda schema: {"type": "json_object"})
+    chain.warm()
+    chain.answer("Qui a signé le communiqué ?")
+    warm, first = model.seen
+    assert warm[0].content == first[0].content, "the system prompt (instructions + articles) must be byte-identical"
+    assert "Mohamed Elmaouloud Ramadane" in warm[0].content

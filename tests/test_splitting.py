@@ -110,6 +110,12 @@ def test_closing_quotes_stay_with_their_sentence() -> None:
     assert spans == ["Il a dit « Nous avons gagné. »", "Puis il est parti !", "Vraiment ?", "Oui…"]
 
 
+def test_a_quotation_that_ends_the_passage_keeps_its_closing_mark() -> None:
+    text = "« Nous souhaitons vous remettre ces captifs en signe de solidarité. »"
+    spans = [text[s:e] for s, e in sentence_spans(text, 0, len(text))]
+    assert spans == [text], "a lone « » » would be shown as a citation of its own"
+
+
 def test_passages_never_cross_a_heading() -> None:
     body = " ".join(["Une phrase de remplissage pour le test."] * 3)
     text = f"Titre\n{body}\nIntertitre\n{body}"
