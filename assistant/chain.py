@@ -18,7 +18,7 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
-from assistant.citations import Citation, Claim, Evidence, number_evidence, render, verify
+from assistant.citations import Citation, Claim, Evidence, gives_orders, number_evidence, render, verify
 from assistant.errors import UserError
 from assistant.language import Language, answer_language, detect_language
 from assistant.prompts import load_prompt
@@ -276,6 +276,11 @@ class AnswerChain:
         started = time.perf_counter()
         question, cut = self._checked(question)
         language = answer_language(question, self.settings.answer_language)
+        if gives_orders(question):
+            # Orders to the assistant are not a question about the articles. Refused in code: the small model
+            # sometimes answers around them with real quotes, which no check on the quotes can catch.
+            yield self._refused(question, language, started, "the question gives orders to the assistant")
+            return
         standalone = self.rewrite(question, history)
         if standalone != question:
             yield Step("rewrite", standalone)
@@ -311,8 +316,16 @@ class AnswerChain:
         assert final is not None
         return final
 
+    def _refused(self, question: str, language: Language, started: float, reason: str) -> Answer:
+        """The refusal for a question the model is not asked at all."""
+        refusal = load_prompt("refusal", language).strip()
+        answer = Answer(question, question, language, refusal, abstained=True, dropped=[reason])
+        answer.seconds = time.perf_counter() - started
+        return answer
+
     def _checked(self, question: str) -> tuple[str, bool]:
-        """The question with its white space folded and cut to the limit, and whether it was cut."""
+        """The question with its white space folded, lone surrogates replaced, cut to the limit; and whether cut."""
+        question = question.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
         question = " ".join(question.split())
         if not question:
             raise UserError("the question is empty: type a question about the article")
