@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from assistant.chain import Answer
 from assistant.citations import Citation
+from assistant.errors import UserError
 from assistant.language import Language
 from assistant.lookup import LookupResult
 from ingest.records import Passage
@@ -49,6 +50,8 @@ LABELS: dict[Language, dict[str, str]] = {
         "error": "Désolé, je n'ai pas pu répondre : {reason}",
         "llm_down": "le modèle de langue ne répond pas ({detail}). Vérifiez qu'il tourne, puis reposez la question.",
         "internal": "erreur interne ({detail}). Reposez la question ; si elle revient, voyez le journal du serveur.",
+        "cut_off": "la réponse du modèle a atteint sa longueur maximale avant d'être complète, elle ne peut donc pas "
+        "être vérifiée. Reposez la question, plus courte ou plus précise.",
         "lookup_command": "Vérifier une citation : où est-elle dans l'article, qui parle ?",
     },
     "en": {
@@ -72,6 +75,8 @@ LABELS: dict[Language, dict[str, str]] = {
         "error": "Sorry, I could not answer: {reason}",
         "llm_down": "the language model is not answering ({detail}). Check that it is running, then ask again.",
         "internal": "internal error ({detail}). Ask again; if it happens again, see the server log.",
+        "cut_off": "the model's reply reached its length limit before it was complete, so it cannot be verified. "
+        "Ask again, with a shorter or more precise question.",
         "lookup_command": "Check a quote: where is it in the article, who is speaking?",
     },
 }
@@ -222,16 +227,26 @@ def error_markdown(reason: str, language: Language) -> str:
 
 
 def failure_reason(error: BaseException, language: Language) -> str:
-    """Why an answer failed, in the user's words: the LLM being unreachable or slow is told apart from a bug."""
+    """Why an answer failed, in the user's words: a reply cut off at the model's length limit and the LLM being
+    unreachable or slow are told apart from a bug; any other :class:`UserError` already says what to do."""
     labels = LABELS[language]
     detail = type(error).__name__
-    if _is_llm_failure(error):
+    names = _class_names(error)
+    if names & {"LLMCutOff", "LengthFinishReasonError"}:
+        return labels["cut_off"]
+    if _is_llm_failure(names):
         return labels["llm_down"].format(detail=detail)
+    if isinstance(error, UserError):
+        return str(error)
     return labels["internal"].format(detail=detail)
 
 
-def _is_llm_failure(error: BaseException) -> bool:
-    names = {cls.__name__ for cls in type(error).__mro__}
+def _class_names(error: BaseException) -> set[str]:
+    """The names of the error's classes: matched by name so this module imports neither openai nor httpx."""
+    return {cls.__name__ for cls in type(error).__mro__}
+
+
+def _is_llm_failure(names: set[str]) -> bool:
     transport = {"APIConnectionError", "APITimeoutError", "ConnectError", "ConnectTimeout", "ReadTimeout",
                  "TimeoutException", "RemoteProtocolError", "InternalServerError", "ServiceUnavailableError"}
     return bool(names & transport)

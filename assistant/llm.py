@@ -10,8 +10,9 @@ one-line message saying which URL failed and what to check, never as a raw ``ope
 * :class:`LLMUnavailable`: the server cannot be reached, is too slow, or keeps failing (after the bounded retries
   of the ``openai`` client: ``settings.llm_max_retries`` retries with 0.5-8 s backoff on connection errors, 408,
   409, 429 and 5xx);
-* :class:`LLMBadReply`: the server answered, but not with what was asked (not JSON, JSON that fails the schema,
-  a reply cut off at the token limit).
+* :class:`LLMBadReply`: the server answered, but not with what was asked (not JSON, JSON that fails the schema),
+  and its subclass :class:`LLMCutOff` for a reply cut off at the token limit, plain or structured (``openai``
+  raises ``LengthFinishReasonError`` for the latter).
 
 API keys are never put into messages or reprs; server-supplied error text is scrubbed of the key before use.
 """
@@ -62,6 +63,15 @@ class LLMBadReply(UserError):
     def __init__(self, message: str, raw: str | None = None) -> None:
         super().__init__(message)
         self.raw = raw
+
+
+class LLMCutOff(LLMBadReply):
+    """The reply stopped at the token limit (``max_tokens``) before it was complete; ``raw`` holds what came.
+
+    Told apart from other bad replies because it is the model's doing, not a fault of the server or the setup (a
+    small model repeating itself runs into the limit): the chat says so plainly, and a caller may still verify the
+    complete part of ``raw``.
+    """
 
 
 @dataclass(frozen=True)
@@ -343,11 +353,28 @@ def llm_errors(base_url: str, settings: Settings) -> Iterator[None]:
             f"the LLM at {url} answered a streamed request without a single event (a plain or cut-off body "
             "instead of server-sent events); check that ASSISTANT_LLM_BASE_URL is an OpenAI-compatible API"
         ) from None
+    except openai.LengthFinishReasonError as error:  # a structured (response_format) reply stopped at max_tokens
+        raise _cut_off(url, _completion_text(error.completion)) from None
+    except openai.ContentFilterFinishReasonError:
+        raise LLMBadReply(f"the LLM at {url} withheld its reply (content filter)") from None
     except pydantic.ValidationError as error:  # a body that parses but lacks required fields (e.g. a role)
         raise LLMBadReply(
             f"the LLM at {url} sent a reply that is not a valid OpenAI chat completion "
             f"({error.error_count()} problem(s), first: {_snippet(str(error.errors()[0]['msg']))})"
         ) from None
+
+
+def _cut_off(url: str, text: str) -> LLMCutOff:
+    """One wording for a plain and a structured reply cut off, so every caller shows the same message."""
+    message = f"the LLM at {url} stopped at the token limit before finishing its reply: {_snippet(text)}"
+    return LLMCutOff(message, raw=text)
+
+
+def _completion_text(completion: Any) -> str:
+    """The text a cut-off completion carries (for a streamed one, what had arrived), or "" if it has none."""
+    choices = getattr(completion, "choices", None) or []
+    message = getattr(choices[0], "message", None) if choices else None
+    return str(getattr(message, "content", None) or "")
 
 
 def _http_library() -> Any:
@@ -412,10 +439,7 @@ def _content(completion: Any, url: str) -> str:
         raise LLMBadReply(f"the LLM at {_safe_url(url)} refused: {_snippet(refusal)}", raw=refusal)
     text = message.content or ""
     if choice.finish_reason == "length":
-        raise LLMBadReply(
-            f"the LLM at {_safe_url(url)} stopped at the token limit before finishing its reply: {_snippet(text)}",
-            raw=text,
-        )
+        raise _cut_off(_safe_url(url), text)
     return text
 
 

@@ -4,8 +4,12 @@ Chainlit reads its configuration (``.chainlit/config.toml``, ``.chainlit/transla
 ``public/``) from ``CHAINLIT_APP_ROOT``, else from the current directory, and *writes defaults there* when they are
 missing; it reads that variable once, when ``chainlit.config`` is first imported. So the variable is set to the
 project root, where those files are committed, before Chainlit is imported: nothing is written into the user's
-directory, and the configuration used is always the reviewed one. The only thing Chainlit creates at run time is
-``.files/`` (its per-session element storage) in the project root, which it deletes on shutdown.
+directory, and the configuration used is always the reviewed one.
+
+Chainlit keeps each chat's elements (the source panels) as files under ``<app root>/.files/`` and deletes that whole
+folder when it shuts down, so stopping one ``assistant serve`` would delete the files of every other one running
+from the same checkout (a replica, a test, a benchmark) and their next answers would fail. Each process therefore
+gets a private temporary directory instead (:func:`private_files_directory`), which Chainlit's own shutdown removes.
 
 Before Chainlit starts, ``serve`` also creates the chat-history tables (Chainlit's data layer does not) and, with
 sign-in on, gives Chainlit its cookie-signing secret; both the history file and the secret live beside the store.
@@ -15,7 +19,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 from assistant import auth
@@ -67,6 +73,22 @@ def check_root(root: Path = PROJECT_ROOT) -> None:
         )
 
 
+def private_files_directory() -> Path:
+    """Point Chainlit's per-session file storage at a new directory of this process's own; returns it.
+
+    Chainlit reads ``FILES_DIRECTORY`` from ``chainlit.config`` when a session stores a file (``session.files_dir``)
+    and from its own import in ``chainlit.server`` when it deletes the folder on shutdown: both must be replaced,
+    before the server starts.
+    """
+    import chainlit.config
+    import chainlit.server
+
+    directory = Path(tempfile.mkdtemp(prefix="assistant-serve-files-"))
+    chainlit.config.FILES_DIRECTORY = directory
+    chainlit.server.FILES_DIRECTORY = directory
+    return directory
+
+
 def serve(settings: Settings) -> int:
     """Start the chat server in the foreground until interrupted; returns the exit status."""
     check_root()
@@ -90,5 +112,9 @@ def serve(settings: Settings) -> int:
     config.run.headless = True
     print(f"Chat history: {history.shown_url(url)}; sign-in: {sign_in}", file=sys.stderr, flush=True)
     print(f"Article Assistant: http://{settings.host}:{settings.port}  (Ctrl+C to stop)", file=sys.stderr, flush=True)
-    run_chainlit(str(APP_FILE))
+    files = private_files_directory()
+    try:
+        run_chainlit(str(APP_FILE))
+    finally:  # reached only when Chainlit fails to start: a clean shutdown removes the directory and exits at once
+        shutil.rmtree(files, ignore_errors=True)
     return 0

@@ -8,11 +8,15 @@ import re
 import tomllib
 from pathlib import Path
 
+import openai
 import pytest
+from openai.types.chat import ChatCompletion
 
 from assistant import chat_view
 from assistant.chain import Answer
 from assistant.citations import Citation, Claim
+from assistant.errors import UserError
+from assistant.llm import LLMCutOff
 from assistant.offline_page import strip_remote_assets
 from ingest.records import Passage
 
@@ -114,6 +118,27 @@ def test_llm_failures_are_told_apart_from_bugs() -> None:
 
     assert "language model" in chat_view.failure_reason(APIConnectionError("x"), "en")
     assert "internal error" in chat_view.failure_reason(ValueError("x"), "en")
+
+
+def test_a_reply_cut_off_at_the_length_limit_is_said_plainly_not_as_an_internal_error() -> None:
+    cut = LLMCutOff('the LLM at http://127.0.0.1:1/v1 stopped at the token limit: {"claims": [{"te', raw="{")
+    for language, words in (("en", "length limit"), ("fr", "longueur maximale")):
+        reason = chat_view.failure_reason(cut, language)
+        assert words in reason and "internal" not in reason and "interne" not in reason
+        assert "127.0.0.1" not in reason and "claims" not in reason  # no URL, no raw JSON for the reader
+    raw_openai_error = openai.LengthFinishReasonError(completion=_cut_completion())
+    assert "length limit" in chat_view.failure_reason(raw_openai_error, "en")
+
+
+def test_other_user_errors_keep_their_own_words() -> None:
+    assert chat_view.failure_reason(UserError("no articles in store x"), "en") == "no articles in store x"
+
+
+def _cut_completion() -> ChatCompletion:
+    return ChatCompletion.model_validate({
+        "id": "c", "object": "chat.completion", "created": 1, "model": "m",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": "{"}, "finish_reason": "length"}],
+    })  # fmt: skip
 
 
 # ------------------------------------------------------------------------------------------------------------

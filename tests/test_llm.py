@@ -30,6 +30,7 @@ from assistant.errors import UserError
 from assistant.llm import (
     Endpoint,
     LLMBadReply,
+    LLMCutOff,
     LLMUnavailable,
     complete_json,
     complete_text,
@@ -372,6 +373,33 @@ def test_stream_broken_mid_reply_is_translated(fake_llm: Callable[..., FakeLLM],
     with pytest.raises(LLMBadReply, match="not valid JSON"):
         pieces.extend(stream_text(client, QUESTION, settings))
     assert pieces == ["Par"]
+
+
+def _cut_off_stream(handler: BaseHTTPRequestHandler) -> None:
+    """A streamed reply that stops at the token limit in the middle of its JSON, as a small model's does."""
+    handler.send_response(200)
+    handler.send_header("content-type", "text/event-stream")
+    handler.end_headers()
+    for delta, finish in (({"role": "assistant", "content": '{"code": 7, "tag": "CA'}, None), ({}, "length")):
+        chunk = {"id": "c1", "object": "chat.completion.chunk", "created": 1, "model": "m",
+                 "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}  # fmt: skip
+        handler.wfile.write(b"data: " + json.dumps(chunk).encode() + b"\n\n")
+    handler.wfile.write(b"data: [DONE]\n\n")
+
+
+def test_structured_reply_cut_off_is_a_cut_off_bad_reply(fake_llm: Callable[..., FakeLLM], make_settings) -> None:
+    """openai raises its own LengthFinishReasonError for a structured reply cut off (the chain's claims request):
+    it must arrive as LLMCutOff with what came, not as an unknown error the chat calls internal."""
+    streamed = fake_llm(_cut_off_stream)
+    whole = fake_llm(lambda h: _send(h, 200, _completion('{"code": 7, "tag": "CA', "length")))
+    for server, call in ((streamed, lambda model: list(model.stream(QUESTION))), (whole, lambda m: m.invoke(QUESTION))):
+        settings = make_settings(llm_base_url=server.url, llm_max_retries=0)
+        with llm_endpoint(settings) as endpoint:
+            model = make_chat_model(endpoint, settings).bind(response_format=response_format(endpoint, ODD_SCHEMA))
+        with pytest.raises(LLMCutOff, match="token limit") as caught:
+            call(model)
+        assert caught.value.raw == '{"code": 7, "tag": "CA'
+        assert isinstance(caught.value, LLMBadReply)
 
 
 def test_api_key_never_appears_in_errors(fake_llm: Callable[..., FakeLLM], make_settings) -> None:
