@@ -76,11 +76,11 @@ def test_figure_held_by_the_evidence_survives() -> None:
 
 
 def test_citations_are_numbered_by_first_use_and_shared() -> None:
-    reply = [("First.", ["S3"]), ("Second.", ["S1", "S3"]), ("Mixed langues, même phrase.", ["s1"])]
+    reply = [("First.", ["S3"]), ("Second.", ["S1", "S3"]), ("Les troupes de Bamako, heavy losses.", ["s1"])]
     result = verify(QUESTION, reply, _evidence(), _source)
     assert [c.citations for c in result.claims] == [(1,), (2, 1), (2,)]
     assert [c.passage_id for c in result.citations] == ["p2", "p1"]
-    assert render(result.claims) == "First. [1] Second. [2][1] Mixed langues, même phrase. [2]"
+    assert render(result.claims) == "First. [1] Second. [2][1] Les troupes de Bamako, heavy losses. [2]"
 
 
 def test_quote_that_no_longer_matches_the_stored_article_is_dropped() -> None:
@@ -164,3 +164,43 @@ def test_saying_it_is_not_known_needs_a_sentence_that_says_so() -> None:
     result = verify("Is anything unknown?", replies, evidence, lambda doc_id: article)
     assert [c.text for c in result.claims] == [known]
     assert "not known" in result.dropped[0]
+
+
+SIGNED = (
+    "Les combats ont duré trois jours. Les survivants russes sont prisonniers, dit un communiqué signé Mohamed "
+    "Ramadane, porte-parole des séparatistes. Une quinzaine de mercenaires russes seraient détenus."
+)
+
+
+def _signed_evidence() -> list[Evidence]:
+    return number_evidence([Passage("p", "doc", "Titre", SIGNED, 0, len(SIGNED), "", 0, 0)])
+
+
+def test_a_claim_citing_the_wrong_sentence_is_repointed_to_the_one_that_holds_its_names_and_words() -> None:
+    result = verify("Qui a signé le communiqué ?", [("Mohamed Ramadane a signé le communiqué.", ["S1"])],
+                    _signed_evidence(), lambda doc_id: SIGNED)
+    [citation] = result.citations
+    assert "communiqué signé Mohamed" in citation.quote
+
+
+def test_a_stitched_claim_is_not_repointed_to_a_sentence_that_only_shares_its_names() -> None:
+    claim = "Le commandant russe tué est Mohamed Ramadane."
+    result = verify("Quel est le nom du commandant russe tué ?", [(claim, ["S3"])], _signed_evidence(),
+                    lambda doc_id: SIGNED)
+    assert result.claims == [] and result.citations == []
+
+
+def test_a_figure_the_evidence_spells_in_words_is_held() -> None:
+    claim = "Environ 15 mercenaires russes seraient aux mains des séparatistes."
+    assert unsupported_numbers(claim, [e for e in _evidence() if e.key == "S2"]) == []
+    assert unsupported_numbers("Environ 16 mercenaires russes.", [e for e in _evidence() if e.key == "S2"]) == ["16"]
+
+
+def test_a_claim_about_something_else_is_dropped_even_with_a_real_citation() -> None:
+    replies = [
+        ("one short sentence that answers the question", ["S1"]),
+        ("The company's mission is to create a sustainable future.", ["S2"]),
+        ("Samedi.", ["S2"]),
+    ]
+    result = verify("Quand les pertes ont-elles eu lieu ?", replies, _evidence(), _source)
+    assert len(result.dropped) == 2 and all("no word" in d for d in result.dropped)
