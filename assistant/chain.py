@@ -28,6 +28,11 @@ from ingest.records import Passage
 from ingest.store import PassageStore
 
 CONTEXT_CHARS = 7000
+#: Bounds the constrained decoder enforces, so that a full reply always fits in ``MAX_REPLY_TOKENS``: a small
+#: model that repeats itself is stopped by the grammar, not cut off mid-JSON.
+MAX_CLAIMS = 3
+MAX_EVIDENCE = 3
+MAX_REPLY_TOKENS = 400
 HISTORY_TURNS = 3
 CUT_NOTICE = {
     "fr": "La question a été coupée à ses {limit} premiers caractères.",
@@ -116,11 +121,16 @@ def claims_schema(keys: Sequence[str]) -> dict[str, Any]:
                     "type": "object",
                     "properties": {
                         "text": {"type": "string", "maxLength": 200},
-                        "evidence": {"type": "array", "items": {"type": "string", "enum": list(keys)}},
+                        "evidence": {
+                            "type": "array",
+                            "items": {"type": "string", "enum": list(keys)},
+                            "maxItems": MAX_EVIDENCE,
+                        },
                     },
                     "required": ["text", "evidence"],
                     "additionalProperties": False,
                 },
+                "maxItems": MAX_CLAIMS,
             }
         },
         "required": ["claims"],
@@ -251,7 +261,8 @@ class AnswerChain:
         schema = claims_schema([e.key for e in evidence])
         constrained = self.chat_model.bind(response_format=self.response_format(schema))
         buffer, shown = "", ""
-        for chunk in constrained.stream(self.messages(question, language, evidence, focus), max_tokens=400):
+        messages = self.messages(question, language, evidence, focus)
+        for chunk in constrained.stream(messages, max_tokens=MAX_REPLY_TOKENS):
             buffer += str(chunk.content)
             text = streamed_text(buffer)
             if len(text) > len(shown) and text.startswith(shown):

@@ -162,3 +162,12 @@ def test_orders_to_the_assistant_are_refused_without_asking_the_model(
 def test_a_lone_surrogate_in_a_question_is_replaced_not_a_crash(settings: Settings, store: PassageStore) -> None:
     answer = _chain(settings, store, ['{"claims": []}']).answer("Qui a signé le communiqué \ud800 ?")
     assert answer.abstained and "\ud800" not in answer.question
+
+
+def test_the_reply_schema_bounds_claims_and_evidence_so_a_reply_fits_its_token_limit() -> None:
+    from assistant.chain import MAX_CLAIMS, MAX_EVIDENCE, claims_schema
+
+    claims = claims_schema(["S1", "S2"])["properties"]["claims"]
+    assert claims["maxItems"] == MAX_CLAIMS
+    assert claims["items"]["properties"]["evidence"]["maxItems"] == MAX_EVIDENCE
+    assert list(claims["items"]["properties"]) == ["text", "evidence"], "the claim is written before its evidence"
