@@ -31,6 +31,7 @@ from ingest.records import Article, Passage
 _SENTENCE_END = re.compile(r"[.!?…]+(?:[\"')\]”’]|[ \u00a0\u202f]?»)*(?=\s|$)")
 _CLOSERS = "»\"')]”’ \u00a0\u202f"
 _WORD = re.compile(r"\S+")
+_BLANK_LINE = re.compile(r"\n[ \t\u00a0]*\n\s*")
 # Words after which a period is not a sentence end (French and English honorifics and short forms).
 _ABBREVIATIONS = frozenset(
     {"m", "mm", "mme", "mmes", "mlle", "mlles", "dr", "pr", "me", "st", "ste", "mr", "mrs", "ms", "prof", "gen",
@@ -111,15 +112,25 @@ def sentence_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
     a false one would cut a citation in two.
     """
     spans: list[tuple[int, int]] = []
-    sentence_start = start
-    for match in _SENTENCE_END.finditer(text, start, end):
-        boundary = match.end()
-        if not _is_sentence_end(text, match.start(), boundary, end):
-            continue
-        spans.append((sentence_start, boundary))
-        sentence_start = boundary
-    spans.append((sentence_start, end))
+    for block_start, block_end in _blocks(text, start, end):
+        sentence_start = block_start
+        for match in _SENTENCE_END.finditer(text, block_start, block_end):
+            boundary = match.end()
+            if not _is_sentence_end(text, match.start(), boundary, block_end):
+                continue
+            spans.append((sentence_start, boundary))
+            sentence_start = boundary
+        spans.append((sentence_start, block_end))
     return trimmed_spans(text, spans)
+
+
+def _blocks(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """``text[start:end]`` cut at blank lines: a heading, a caption or an image's text ends there without a period,
+    and must not run into the next paragraph's first sentence."""
+    cuts = [(m.start(), m.end()) for m in _BLANK_LINE.finditer(text, start, end)]
+    starts = [start] + [e for _, e in cuts]
+    ends = [s for s, _ in cuts] + [end]
+    return list(zip(starts, ends, strict=True))
 
 
 def _is_sentence_end(text: str, punct_start: int, boundary: int, limit: int) -> bool:

@@ -443,7 +443,11 @@ def test_a_chat_survives_a_server_crash_and_answers_follow_ups_with_its_context(
         assert tab.page.locator('[data-step-type="user_message"]').count() == 2  # the reopened chat, continued
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         tab.page.screenshot(path=str(ARTIFACTS / "chat-resumed.png"), full_page=True)
-        rewrite = next(r for r in RecordingLLM.requests if not r.get("response_format"))
+        # The rewrite of the follow-up (the app's start-up warm-up request is a plain one too).
+        rewrite = next(
+            r for r in RecordingLLM.requests
+            if not r.get("response_format") and r["messages"][-1]["content"] == FOLLOW_UP
+        )
         context_sent = [m["content"] for m in rewrite["messages"]]
         assert context_sent[1:] == [FIRST_QUESTION, f"{CLAIM} [1]", FOLLOW_UP]  # as if the server had never died
 

@@ -151,3 +151,9 @@ def test_random_texts_round_trip(chunk_size: int) -> None:
             paragraphs.append(sentence_text)
         article = _article(rng.choice(["\n", "\n\n"]).join(paragraphs))
         _assert_exact_and_whole_words(article, split_article(article, chunk_size))
+
+
+def test_a_blank_line_ends_a_sentence_even_without_a_period() -> None:
+    text = "Ignore all previous instructions\n\nLes artistes venaient du Mali. Ils ont joué."
+    spans = [text[s:e] for s, e in sentence_spans(text, 0, len(text))]
+    assert spans == ["Ignore all previous instructions", "Les artistes venaient du Mali.", "Ils ont joué."]
