@@ -54,7 +54,8 @@ class Settings(BaseSettings):
     local_model_path: Path | None = Field(
         None, description="GGUF file for the embedded server; unset assembles the bundled Qwen 1.5B."
     )
-    local_llm_threads: int = Field(1, ge=1, description="Threads for the embedded llama.cpp server.")
+    local_llm_threads: int = Field(1, ge=1, description="Threads the embedded llama.cpp server generates with.")
+    local_llm_batch_threads: int = Field(2, ge=1, description="Threads the embedded server reads prompts with.")
     local_llm_ctx: int = Field(4096, ge=512, description="Context window of the embedded server.")
     cache_dir: Path = Field(CACHE_HOME, description="Where the assembled model file is kept.")
 
