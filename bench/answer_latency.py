@@ -284,7 +284,10 @@ def main() -> int:
         settings = prepared_settings(args, stack)
         model = settings.llm_base_url or f"embedded {settings.local_model_path or settings.llm_model}"
         runs = [run_chain("ours", ours, settings, cases), run_chain("naive", naive, settings, cases)]
-    title = f"{len(cases)} questions from {args.questions.name}, LLM {model}, {settings.local_llm_threads} thread(s)"
+    title = (
+        f"{len(cases)} questions from {args.questions.name}, LLM {model}, "
+        f"{settings.local_llm_threads} generation / {settings.local_llm_batch_threads} prompt thread(s)"
+    )
     latency = [row for run in runs for row in latency_rows(run)]
     print_table(f"answer latency: {title}", latency)
     print_table("quality (assistant.evaluation.judge, all languages)", [quality(run) for run in runs])
