@@ -18,7 +18,17 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
-from assistant.citations import Citation, Claim, Evidence, gives_orders, number_evidence, render, verify
+from assistant.citations import (
+    Citation,
+    Claim,
+    Evidence,
+    asks_whether_known,
+    gives_orders,
+    number_evidence,
+    render,
+    uncertain_sentence,
+    verify,
+)
 from assistant.errors import UserError
 from assistant.language import Language, answer_language, detect_language
 from assistant.prompts import load_prompt
@@ -313,6 +323,12 @@ class AnswerChain:
             retry = self._verified(question, standalone, language, reply, evidence, retrieved)
             retry.dropped = answer.dropped + retry.dropped
             answer = retry
+        if answer.abstained and asks_whether_known(standalone):
+            hedge = uncertain_sentence(standalone, evidence, retrieved)
+            if hedge is not None:
+                claim = {"text": load_prompt("not_known", language).strip(), "evidence": [hedge.key]}
+                raw = json.dumps({"claims": [claim]})
+                answer = self._verified(question, standalone, language, raw, evidence, retrieved)
         if cut:
             answer.notice = CUT_NOTICE[language].format(limit=self.settings.max_question_chars)
         answer.seconds = time.perf_counter() - started

@@ -54,6 +54,13 @@ NUMBER_WORDS = {
     )
     for word in words.split()
 }  # fmt: skip
+#: Questions that ask whether something is known: the article's own "it is not known" is their answer.
+_KNOWN_QUESTION = re.compile(
+    r"\b(is it (known|clear|certain|confirmed|sure)|do (we|they|you) know|does anyone know|"
+    r"sait-on|on sait si|est-ce qu'on sait|est-ce que l'on sait|est-il (connu|certain|confirmé|sûr)|"
+    r"est-ce (connu|certain|confirmé|sûr))\b",
+    re.IGNORECASE,
+)
 #: Wording that says something is not known: a claim that says so must cite a sentence that says so too.
 _UNCERTAIN = re.compile(
     r"\b(not known|unknown|unclear|not clear|uncertain|no way of knowing|not confirmed|unconfirmed|"
@@ -221,6 +228,26 @@ def gives_orders(sentence: str) -> bool:
 def states_uncertainty(text: str) -> bool:
     """Whether the text says that something is not known or not confirmed, in French or English."""
     return bool(_UNCERTAIN.search(normalise(text)))
+
+
+def asks_whether_known(question: str) -> bool:
+    """Whether the question asks if something is known or certain ("Is it known whether...", "Sait-on si...")."""
+    return bool(_KNOWN_QUESTION.search(normalise(question)))
+
+
+def uncertain_sentence(question: str, evidence: Sequence[Evidence], ranked: Sequence[Passage]) -> Evidence | None:
+    """The sentence of the best-ranked passages that says the thing asked about is not known, if one does.
+
+    The small model reads "it is not known" in the article as "the article does not say" and refuses; for a
+    question that asks whether something is known, that sentence is the answer, and it is checked here in code:
+    it must state the uncertainty and share a word with what the question asks about.
+    """
+    asked = _stems(_KNOWN_QUESTION.sub(" ", normalise(question)))
+    for passage in ranked:
+        for item in evidence:
+            if item.passage.id == passage.id and states_uncertainty(item.text) and asked & _stems(item.text):
+                return item
+    return None
 
 
 def repoint(claim: str, cited: list[Evidence], context: Sequence[Evidence]) -> list[Evidence]:

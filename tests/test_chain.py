@@ -171,3 +171,19 @@ def test_the_reply_schema_bounds_claims_and_evidence_so_a_reply_fits_its_token_l
     assert claims["maxItems"] == MAX_CLAIMS
     assert claims["items"]["properties"]["evidence"]["maxItems"] == MAX_EVIDENCE
     assert list(claims["items"]["properties"]) == ["text", "evidence"], "the claim is written before its evidence"
+
+
+def test_asked_whether_something_is_known_the_article_saying_it_is_not_is_the_answer(
+    settings: Settings, store: PassageStore
+) -> None:
+    answer = _chain(settings, store, ['{"claims": []}']).answer("Is it known whether the drone offer will happen?")
+    assert not answer.abstained and answer.answer.startswith("It is not known")
+    [citation] = answer.citations
+    assert "sans que l’on sache" in citation.quote
+
+
+def test_asked_whether_something_is_known_with_no_such_sentence_is_still_a_refusal(
+    settings: Settings, store: PassageStore
+) -> None:
+    answer = _chain(settings, store, ['{"claims": []}']).answer("Sait-on qui a gagné le tournoi de tennis ?")
+    assert answer.abstained and answer.answer == "L'article ne le dit pas."
