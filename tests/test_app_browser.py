@@ -12,12 +12,10 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -26,6 +24,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from servers import CHROMIUM_ARGS, free_port, wait_http
 
 from assistant.language import detect_language
 from ingest.loading import load_article
@@ -36,12 +35,6 @@ playwright_api = pytest.importorskip("playwright.sync_api")
 REPO = Path(__file__).resolve().parents[1]
 SEED = REPO / "seeds" / "mali-wagner-tinzaouatene.txt"
 ARTIFACTS = REPO / "tests" / "artifacts"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
-]
 ANSWER_TIMEOUT_MS = int(os.environ.get('ANSWER_TIMEOUT_MS', 300_000))
 PAYLOAD_SCRIPT = "<script>window.__pwned=1</script>"
 PAYLOAD_IMG = '<img src=x onerror="window.__pwned=1">'
@@ -78,36 +71,6 @@ class Turn:
     full_s: float
 
 
-@pytest.fixture(scope="module")
-def chromium() -> str:
-    """Debian's chromium, installed by ``.ci/install-chromium.sh`` if missing (never ``playwright install``)."""
-    if not os.access(CHROMIUM, os.X_OK):
-        result = subprocess.run(["bash", str(REPO / ".ci" / "install-chromium.sh")], capture_output=True, text=True)
-        if result.returncode != 0:
-            pytest.fail(f"cannot install chromium: {result.stderr.strip()}")
-    return CHROMIUM
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_http(url: str, process: subprocess.Popen[bytes], log: Path, timeout: float = 180) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"assistant serve exited with {process.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(url, timeout=5) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.5)
-    raise AssertionError(f"assistant serve did not answer on {url}:\n{log.read_text()[-3000:]}")
-
-
 class _Server:
     """``assistant serve`` as a user starts it: a subprocess, from an empty directory, on a free port."""
 
@@ -115,14 +78,14 @@ class _Server:
         self.cwd = work / "cwd"
         self.cwd.mkdir()
         self.log = work / "serve.log"
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
         with self.log.open("wb") as out:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "assistant.cli", "serve", "--port", str(self.port)],
                 env=env, cwd=self.cwd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
             )
-        _wait_http(self.url, self.process, self.log)
+        wait_http(self.url, self.process, self.log)
 
     def stop(self) -> None:
         self.process.send_signal(signal.SIGINT)
@@ -375,7 +338,7 @@ class _FakeLLM(BaseHTTPRequestHandler):
 def test_llm_down_is_a_clear_message_and_the_chat_recovers(
     tmp_path: Path, child_env: Callable[..., dict[str, str]], browser: Any
 ) -> None:
-    llm_port = _free_port()
+    llm_port = free_port()
     env = child_env(
         ASSISTANT_STORE_DIR=str(tmp_path / "store"),
         ASSISTANT_LLM_BASE_URL=f"http://127.0.0.1:{llm_port}/v1",

@@ -24,7 +24,8 @@ import httpx
 import pytest
 import socketio
 import test_history
-from test_history import Served, Tab, free_port, ingest_seed, wait_stored
+from servers import free_port
+from test_history import Served, Tab, ingest_seed, wait_stored
 
 from assistant import auth, serve
 from assistant.chat_view import first_quote
@@ -36,7 +37,6 @@ SEED = Path(__file__).resolve().parents[1] / "seeds" / "mali-wagner-tinzaouatene
 PASSWORDS = {"alice": "alice's long passphrase", "bob": "bob's other passphrase"}
 API_KEY = f"sk-test-{secrets.token_hex(16)}"
 # The browser fixtures of the history tests: one Chromium per module.
-chromium = test_history.chromium
 browser = test_history.browser
 
 

