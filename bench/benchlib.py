@@ -10,6 +10,7 @@ import json
 import math
 import os
 import platform
+import socket
 import sys
 import time
 from collections.abc import Sequence
@@ -23,6 +24,13 @@ REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "bench" / "results"
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
+
+
+def free_port() -> int:
+    """A port free on loopback right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:

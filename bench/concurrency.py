@@ -22,7 +22,6 @@ import contextlib
 import itertools
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -33,19 +32,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from benchlib import REPO, default_out, fmt, percentile, print_table, write_results
+from benchlib import REPO, default_out, fmt, free_port, percentile, print_table, write_results
 from chat_client import ChatSession, Reply
 
 from assistant.evaluation import load_cases
 
 DEV = REPO.parent / "shared" / "eval" / "dev.jsonl"
-
-
-def free_port() -> int:
-    """A port free on loopback right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def child_env(work: Path, args: argparse.Namespace) -> dict[str, str]:

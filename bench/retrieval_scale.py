@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import random
-import socket
 import statistics
 import subprocess
 import sys
@@ -37,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from benchlib import REPO, default_out, fmt, percentile, print_table, write_results
+from benchlib import REPO, default_out, fmt, free_port, percentile, print_table, write_results
 
 from assistant.evaluation import load_cases
 from assistant.retrieval import HybridRetriever
@@ -104,13 +103,6 @@ class Corpus:
 
 # ----------------------------------------------------------------------------------------------------------------
 # Stores
-
-
-def free_port() -> int:
-    """A port free on loopback right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextlib.contextmanager
