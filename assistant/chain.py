@@ -313,22 +313,21 @@ class AnswerChain:
             raise UserError(f"no articles in store {self.store.location}; run `assistant ingest PATH` first")
         focus = [e for e in evidence if e.passage.id == retrieved[0].id] if retrieved else []
         reply = yield from self.claims_reply(standalone, language, evidence, focus)
-        answer = self._verified(question, standalone, language, reply, evidence, retrieved)
+        answer = self._verified(question, standalone, language, parse_claims(reply), evidence, retrieved)
         if answer.abstained and answer.dropped and focus:
             # Every claim failed verification (often a figure or name borrowed from the excerpt's neighbour):
             # ask once more from the whole article alone. A reply the model itself left empty is not retried:
             # measured, a second look at a question it declined made it answer unanswerable ones.
             yield Step("retry", "\n".join(answer.dropped))
             reply = yield from self.claims_reply(standalone, language, evidence, [])
-            retry = self._verified(question, standalone, language, reply, evidence, retrieved)
+            retry = self._verified(question, standalone, language, parse_claims(reply), evidence, retrieved)
             retry.dropped = answer.dropped + retry.dropped
             answer = retry
         if answer.abstained and asks_whether_known(standalone):
             hedge = uncertain_sentence(standalone, evidence, retrieved)
             if hedge is not None:
-                claim = {"text": load_prompt("not_known", language).strip(), "evidence": [hedge.key]}
-                raw = json.dumps({"claims": [claim]})
-                answer = self._verified(question, standalone, language, raw, evidence, retrieved)
+                not_known = [(load_prompt("not_known", language).strip(), [hedge.key])]
+                answer = self._verified(question, standalone, language, not_known, evidence, retrieved)
         if cut:
             answer.notice = CUT_NOTICE[language].format(limit=self.settings.max_question_chars)
         answer.seconds = time.perf_counter() - started
@@ -364,11 +363,11 @@ class AnswerChain:
         question: str,
         standalone: str,
         language: Language,
-        raw: str,
+        replied: Sequence[tuple[str, list[str]]],
         evidence: Sequence[Evidence],
         retrieved: Sequence[Passage],
     ) -> Answer:
-        raw_claims = [(text, ids) for text, ids in parse_claims(raw) if not _REFUSAL.search(text)]
+        raw_claims = [(text, ids) for text, ids in replied if not _REFUSAL.search(text)]
         checked = verify(standalone, raw_claims, evidence, cache(lambda doc_id: self.store.article(doc_id).text))
         claims = checked.claims
         answer = Answer(
