@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -154,6 +155,35 @@ def test_server_stops_and_ignores_stray_environment(
     with socket.socket() as sock:
         assert sock.connect_ex(("127.0.0.1", port)) != 0
     assert (tmp_path / "llama-server.log").stat().st_size > 0
+
+
+@needs_smollm
+def test_a_restarted_server_restores_the_long_prefix_instead_of_reading_it_again(
+    tmp_path: Path, make_settings: Callable[..., Settings], seed_path: Path
+) -> None:
+    settings = make_settings(local_model_path=SMOLLM, cache_dir=tmp_path)
+    assert SMOLLM is not None
+    article = seed_path.read_text(encoding="utf-8")[:3000]
+    messages = [
+        {"role": "system", "content": f"Answer from this article.\n\n{article}"},
+        {"role": "user", "content": "Where is Tinzaouatene?"},
+    ]
+    replies = []
+    for _ in range(2):
+        with LocalLLMServer(SMOLLM, settings) as server:
+            client = make_client(Endpoint(server.base_url, "not-needed", settings.llm_model, local=True), settings)
+            try:
+                replies.append(complete_text(client, messages, settings, max_tokens=8))
+            except LLMCutOff as cut:  # 8 tokens rarely end a sentence; the start is enough to compare
+                replies.append(str(cut.raw))
+    log = (tmp_path / "llama-server.log").read_text(encoding="utf-8")
+    tokens_read = [int(n) for n in re.findall(r"prompt eval time =.*?/\s*(\d+) tokens", log)]
+    assert len(tokens_read) == 2
+    assert tokens_read[0] > 600, "the first server reads the whole prompt"
+    assert tokens_read[1] < 10, f"the restarted server read {tokens_read[1]} prompt tokens instead of restoring them"
+    assert "prompt cache: loaded a saved state" in log
+    assert replies[1] == replies[0]
+    assert list((tmp_path / "prompt-states").glob("*/*.npz"))
 
 
 @needs_smollm
