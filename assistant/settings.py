@@ -57,7 +57,7 @@ class Settings(BaseSettings):
     local_llm_threads: int = Field(1, ge=1, description="Threads the embedded llama.cpp server generates with.")
     local_llm_batch_threads: int = Field(2, ge=1, description="Threads the embedded server reads prompts with.")
     local_llm_ctx: int = Field(4096, ge=512, description="Context window of the embedded server.")
-    cache_dir: Path = Field(CACHE_HOME, description="Where the assembled model file is kept.")
+    cache_dir: Path = Field(CACHE_HOME, description="Where the assembled model file and saved prompt states are kept.")
 
     # Answering
     top_k: int = Field(4, ge=1, le=20, description="Passages retrieved per question.")
