@@ -27,6 +27,8 @@ Server flags, and why:
   ~30 s without (the cold figure).
   The cache also keeps the article prefix's state on disk (:mod:`assistant.prompt_cache`), so a restarted
   server answers its first question without re-reading the articles (~18 s on this machine).
+* Greedy decoding under the reply's JSON grammar checks the chosen token against the grammar first
+  (:mod:`assistant.grammar_sampling`): the same tokens, ~15 ms less per token for Qwen.
 * ``--n_batch 64`` and ``--cache_size`` 512 MiB bound the memory of that cache. Each saved state carries an
   uncounted copy of the logits buffer (``n_batch x n_vocab`` floats: 311 MB for Qwen at the default 512), and
   ``--cache_size`` only counts the KV part: measured, the server grew ~330 MB per request (would reach ~12 GB);
@@ -340,6 +342,9 @@ def _child_main(argv: list[str]) -> None:
     _scrub_server_environment()
     if state_dir:
         _install_persistent_prompt_cache(Path(state_dir))
+    from assistant import grammar_sampling
+
+    grammar_sampling.install()
     if parent.isdigit():
         threading.Thread(target=_watch_parent, args=(int(parent),), daemon=True, name="parent-watch").start()
     sys.argv = ["llama_cpp.server", *argv]

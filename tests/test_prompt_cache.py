@@ -43,16 +43,16 @@ def saved_files(directory: Path) -> list[Path]:
 
 def test_a_restarted_cache_finds_the_article_prefix_saved_by_the_previous_one(tmp_path: Path) -> None:
     first = cache(tmp_path)
-    first[PREFIX + (5,)] = state(PREFIX + (5,), b"prefix-kv")
+    first[(*PREFIX, 5)] = state((*PREFIX, 5), b"prefix-kv")
     first.flush()
 
     restarted = cache(tmp_path)
-    question = PREFIX + (42, 43, 44)
+    question = (*PREFIX, 42, 43, 44)
     assert question in restarted
     found = restarted[question]
     assert found.llama_state == b"prefix-kv"
     assert found.n_tokens == len(PREFIX) + 1
-    assert list(found.input_ids[: found.n_tokens]) == list(PREFIX + (5,))
+    assert list(found.input_ids[: found.n_tokens]) == list((*PREFIX, 5))
     assert found.seed == 7
     # The logits buffer is not saved; it comes back as zeros of the same shape.
     assert found.scores.shape == (64, 10) and not found.scores.any()
@@ -60,7 +60,7 @@ def test_a_restarted_cache_finds_the_article_prefix_saved_by_the_previous_one(tm
 
 def test_answers_that_only_extend_a_saved_prefix_are_not_written_again(tmp_path: Path) -> None:
     prompt_cache = cache(tmp_path)
-    prompt_cache[PREFIX + (5,)] = state(PREFIX + (5,))
+    prompt_cache[(*PREFIX, 5)] = state((*PREFIX, 5))
     for question in range(20):
         answer = PREFIX + tuple(range(question * 300, question * 300 + 250))
         prompt_cache[answer] = state(answer)
