@@ -6,6 +6,7 @@ working directory; the defaults run fully offline (embedded ChromaDB, bundled em
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -35,7 +36,12 @@ class Settings(BaseSettings):
         "multilingual-e5-small-q4",
         description="Model for the sentence-transformers backend: a local path or a model name.",
     )
-    embed_threads: int = Field(1, ge=1, description="CPU threads for embedding (1 avoids contention).")
+    embed_threads: int = Field(1, ge=1, description="CPU threads for embedding questions (1 avoids contention).")
+    ingest_threads: int = Field(
+        default_factory=lambda: len(os.sched_getaffinity(0)),
+        ge=1,
+        description="CPU threads for embedding passages in `assistant ingest` (default: every core it may use).",
+    )
     chunk_size: int = Field(300, ge=80, description="Target passage length in characters.")
 
     # LLM

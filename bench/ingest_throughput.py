@@ -1,6 +1,6 @@
 """Ingest throughput: passages/s and peak memory for synthetic corpora of 1, 100 and 10,000 articles.
 
-    .venv/bin/python bench/ingest_throughput.py [--articles 1 100 10000] [--budget-minutes 15] [--threads 1]
+    .venv/bin/python bench/ingest_throughput.py [--articles 1 100 10000] [--budget-minutes 15] [--threads N]
 
 Each size runs in its own child process (so its peak RSS is its own, model included) on a corpus generated in a
 temporary directory (never committed) from the seed's sentences, recombined at random into articles of about
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import resource
 import subprocess
@@ -52,7 +53,9 @@ def measure(articles: int, threads: int, seed: int) -> dict[str, Any]:
         corpus = Path(tmp) / "corpus"
         corpus.mkdir()
         make_corpus(corpus, articles, random.Random(seed))
-        settings = Settings(_env_file=None, embed_threads=threads, store_dir=Path(tmp) / "store")  # type: ignore[call-arg]
+        settings = Settings(  # type: ignore[call-arg]
+            _env_file=None, embed_threads=threads, ingest_threads=threads, store_dir=Path(tmp) / "store"
+        )
         embedder = make_embedder(settings)
         embed_seconds = timed_embedding(embedder)
         started = time.perf_counter()
@@ -105,7 +108,8 @@ def row(figures: dict[str, Any], note: str = "") -> dict[str, str]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--articles", type=int, nargs="+", default=[1, 100, 10_000], help="corpus sizes")
-    parser.add_argument("--threads", type=int, default=1, help="embedding threads (default 1)")
+    parser.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)),
+                        help="embedding threads (default: every core, as `assistant ingest`)")  # fmt: skip
     parser.add_argument("--seed", type=int, default=7, help="random seed of the synthetic corpus")
     parser.add_argument("--budget-minutes", type=float, default=15.0, help="skip a size estimated to take longer")
     parser.add_argument("--no-skip", action="store_true", help="run every size whatever its estimate")

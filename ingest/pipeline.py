@@ -50,7 +50,9 @@ def run_ingest(paths: Sequence[Path], store_dir: Path | None = None, *, settings
             raise UserError(f"{article.source}: only headings, no text to index; check that it holds the article")
 
     outcomes: list[IngestOutcome] = []
-    with open_store(settings, make_embedder(settings)) as store, store.writing():
+    # Ingest is a batch job: it embeds with every core, where a question is embedded with one (see embedding.py).
+    embedder = make_embedder(settings.model_copy(update={"embed_threads": settings.ingest_threads}))
+    with open_store(settings, embedder) as store, store.writing():
         pending: list[tuple[Article, list[Passage]]] = []
         for article, passages in split:
             if store.is_current(article, passages):
