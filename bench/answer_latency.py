@@ -3,9 +3,10 @@
     .venv/bin/python bench/answer_latency.py [--limit 6] [--llm-base-url URL] [--out bench/results/x.json]
 
 Both chains answer the dev questions one after the other, each on a freshly started LLM endpoint (the embedded
-offline Qwen 1.5B unless ``--llm-base-url`` is given), so their first question is *cold* (empty prompt cache)
-and the rest are *warm*. Measured from the caller: time to open the chain (store + LLM server start), time to
-first answer token and to the full answer. Quality is judged by ``assistant.evaluation.judge`` for both.
+offline Qwen 1.5B unless ``--llm-base-url`` is given), so their first question is *cold* (empty prompt cache:
+the embedded server's saved prompt states are removed first; ``bench/cold_start.py`` measures a restart that
+keeps them) and the rest are *warm*. Measured from the caller: time to open the chain (store + LLM server
+start), time to first answer token and to the full answer. Quality is judged by ``assistant.evaluation.judge`` for both.
 
 The naive chain is what the Chainlit/LangChain cookbook shows: dense top-k from the same store, every retrieved
 passage stuffed into one prompt under the classic "use the following pieces of context" instructions, a plain
@@ -27,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchlib import REPO, default_out, fmt, percentile, print_table, write_results
+from benchlib import REPO, default_out, fmt, forget_prompt_states, percentile, print_table, write_results
 
 from assistant.chain import Answer, Step, Token
 from assistant.citations import Citation
@@ -165,6 +166,7 @@ def naive_answer(question: str, text: str, passages: list[Any], seconds: float) 
 
 def run_chain(name: str, opener: Callable[[Settings], Any], settings: Settings, cases: list[Case]) -> Run:
     """Open one chain on a fresh endpoint, answer every case in order (the first one cold), judge each."""
+    forget_prompt_states(settings)
     started = time.perf_counter()
     with opener(settings) as answer:
         run = Run(name, time.perf_counter() - started, [], [])

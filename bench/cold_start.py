@@ -21,7 +21,6 @@ import argparse
 import asyncio
 import contextlib
 import os
-import shutil
 import signal
 import statistics
 import subprocess
@@ -31,31 +30,26 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchlib import REPO, default_out, fmt, free_port, print_table, write_results
+from benchlib import REPO, default_out, fmt, forget_prompt_states, free_port, print_table, write_results
 from chat_client import ChatSession
 from concurrency import child_env, model_name, wait_http
 
 from assistant.evaluation import load_cases
-from assistant.local_server import prompt_state_dir
-from assistant.model_files import bundled_model_path
 from assistant.settings import Settings
 
 DEV = REPO.parent / "shared" / "eval" / "dev.jsonl"
 
 
-def saved_states(env: dict[str, str]) -> Path | None:
-    """The embedded server's prompt-state directory for the app's settings; None with an outside LLM."""
-    if env.get("ASSISTANT_LLM_BASE_URL"):
-        return None
+def app_settings(env: dict[str, str]) -> Settings:
+    """The settings the launched app reads from ``env`` (its ``ASSISTANT_*`` variables)."""
     saved = {key: os.environ[key] for key in os.environ if key.startswith("ASSISTANT_")}
     os.environ.update({key: value for key, value in env.items() if key.startswith("ASSISTANT_")})
     try:
-        settings = Settings()  # type: ignore[call-arg]
+        return Settings()  # type: ignore[call-arg]
     finally:
         for key in [key for key in os.environ if key.startswith("ASSISTANT_")]:
             del os.environ[key]
         os.environ.update(saved)
-    return prompt_state_dir(bundled_model_path(settings), settings)
 
 
 async def first_answer(url: str, question: str, timeout: float) -> tuple[float, float | None, str]:
@@ -114,11 +108,10 @@ def main() -> int:
         env = child_env(work, args)
         subprocess.run([sys.executable, "-m", "assistant.cli", "ingest", str(REPO / "seeds")], env=env, cwd=work,
                        check=True, capture_output=True)  # fmt: skip
-        states = saved_states(env)
+        settings = app_settings(env)
         launches: dict[str, list[dict[str, Any]]] = {"first start": [], "restart": []}
         for _ in range(args.repeat):
-            if states is not None:
-                shutil.rmtree(states, ignore_errors=True)
+            forget_prompt_states(settings)
             launches["first start"].append(launch(work, env, question, args.answer_timeout))
             launches["restart"].append(launch(work, env, question, args.answer_timeout))
             for case, runs in launches.items():
