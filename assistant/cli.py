@@ -29,7 +29,7 @@ def _settings():
 def _print_answer(answer) -> None:
     print(answer.answer)
     for citation in answer.citations:
-        where = f"{citation.title}" + (f", {citation.section}" if citation.section else "")
+        where = citation.title + (f", {citation.section}" if citation.section not in ("", citation.title) else "")
         print(f"  [{citation.n}] « {citation.quote} »  ({where}, paragraph {citation.paragraph + 1}, "
               f"characters {citation.start}-{citation.end})")
     if answer.abstained and answer.retrieved:

@@ -61,3 +61,25 @@ def test_json_lines_from_stdin_through_a_real_llama_cpp_server(
     assert [a["language"] for a in answers] == ["fr", "en"]
     assert answers[0]["notice"] is None
     assert "2000" in answers[1]["notice"]
+
+
+@pytest.mark.parametrize(
+    ("section", "where"), [("Au Mali", "(Au Mali, paragraph 3"), ("Kidal", "(Au Mali, Kidal, paragraph 3")]
+)
+def test_a_citation_names_its_article_and_section_once(
+    section: str, where: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from assistant.chain import Answer
+    from assistant.citations import Citation
+    from assistant.cli import _print_answer
+
+    citation = Citation(
+        n=1, passage_id="p", doc_id="d", title="Au Mali", section=section, paragraph=2, quote="Kidal est tombée.",
+        start=10, end=27, passage_text="Kidal est tombée.", passage_start=10,
+    )  # fmt: skip
+    answer = Answer(
+        question="q", standalone_question="q", language="fr", answer="Kidal est tombée. [1]", abstained=False,
+        citations=[citation], retrieved=[], seconds=1.0,
+    )  # fmt: skip
+    _print_answer(answer)
+    assert f"« Kidal est tombée. »  {where}, characters 10-27)" in capsys.readouterr().out
