@@ -64,6 +64,10 @@ _STOP_GRACE_S = 5.0
 _PROMPT_CACHE_BYTES = 512 << 20
 _BATCH = 64
 _LOG_LIMIT_BYTES = 5 << 20
+# A server that dies is restarted on its port, but not more than this many times in this many seconds (a model
+# that crashes at every request must not be restarted forever).
+_RESTARTS = 3
+_RESTART_WINDOW_S = 300.0
 # Environment variables llama_cpp.server reads besides its own settings' field names.
 _SERVER_ENV_EXTRA = ("HOST", "PORT", "CONFIG_FILE")
 
@@ -72,8 +76,9 @@ class LocalLLMServer:
     """A llama.cpp OpenAI-compatible server for one GGUF file, alive for the duration of a ``with`` block.
 
     ``base_url`` (``http://127.0.0.1:PORT/v1``) is valid once the block is entered, that is once the model is
-    loaded and ``GET /v1/models`` answers. The server is stopped on exit, at interpreter exit (atexit), and by
-    its own watchdog if this process is killed.
+    loaded and ``GET /v1/models`` answers, and stays valid: a server that dies (killed, out of memory) is started
+    again on the same port. The server is stopped on exit, at interpreter exit (atexit), and by its own watchdog
+    if this process is killed.
     """
 
     def __init__(
@@ -92,6 +97,9 @@ class LocalLLMServer:
         self.port: int | None = None
         self._log_offset = 0
         self._process: subprocess.Popen[bytes] | None = None
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._restarts: list[float] = []
 
     @property
     def base_url(self) -> str:
@@ -141,11 +149,13 @@ class LocalLLMServer:
             raise UserError(f"model file {self.model_path} does not exist")
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         for attempt in range(3):
+            self._stopping.clear()
             self.port = _free_port()
             self._spawn()
             try:
                 self._wait_ready()
                 log.info("local LLM server ready at %s (log: %s)", self.base_url, self.log_path)
+                threading.Thread(target=self._restart_when_dead, daemon=True, name="llm-server-watch").start()
                 return
             except _PortTaken:
                 # Another program took the port between our probe and the server's bind: try another.
@@ -160,7 +170,9 @@ class LocalLLMServer:
 
     def stop(self) -> None:
         """Stop the child: SIGTERM, then SIGKILL after a grace period. Safe to call twice."""
-        process, self._process = self._process, None
+        self._stopping.set()
+        with self._lock:
+            process, self._process = self._process, None
         with _LIVE_LOCK:
             _LIVE.discard(self)
         if process is None or process.poll() is not None:
@@ -172,6 +184,40 @@ class LocalLLMServer:
             # uvicorn waits for in-flight requests on SIGTERM; a long generation must not hold up exit.
             process.kill()
             process.wait()
+
+    def _restart_when_dead(self) -> None:
+        """Start the server again, on the same port, whenever it exits without being asked to.
+
+        The question being answered when it died gets one clear error; the next finds the server back at the same
+        URL (the client's retries may even bridge the gap), with the article prefix restored from its saved state
+        rather than re-read. Runs in a daemon thread from :meth:`start` until :meth:`stop`.
+        """
+        while True:
+            with self._lock:
+                process = self._process
+            if process is None:
+                return
+            code = process.wait()
+            if self._stopping.is_set():
+                return
+            now = time.monotonic()
+            self._restarts = [t for t in self._restarts if now - t < _RESTART_WINDOW_S] + [now]
+            if len(self._restarts) > _RESTARTS:
+                log.error(
+                    "the local LLM server exited with status %s, %d times in %.0f s: not restarting it (log: %s)",
+                    code, len(self._restarts), _RESTART_WINDOW_S, self.log_path,
+                )  # fmt: skip
+                return
+            log.warning("the local LLM server exited with status %s; restarting it (log: %s)", code, self.log_path)
+            with self._lock:
+                if self._stopping.is_set():
+                    return
+                self._spawn()
+            try:
+                self._wait_ready()
+            except Exception as error:  # it cannot load, its port was taken, or stop() came meanwhile
+                if not self._stopping.is_set():
+                    log.error("the local LLM server could not be restarted: %s", error)
 
     def _spawn(self) -> None:
         env = dict(os.environ)

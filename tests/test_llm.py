@@ -187,6 +187,31 @@ def test_a_restarted_server_restores_the_long_prefix_instead_of_reading_it_again
 
 
 @needs_smollm
+def test_a_server_that_dies_comes_back_on_its_port_but_not_forever(
+    tmp_path: Path, make_settings: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(local_server, "_RESTARTS", 1)
+    settings = make_settings(local_model_path=SMOLLM, cache_dir=tmp_path)
+    assert SMOLLM is not None
+    with LocalLLMServer(SMOLLM, settings) as server:
+        client = make_client(Endpoint(server.base_url, "not-needed", settings.llm_model, local=True), settings)
+        first = server._process
+        assert first is not None
+        first.kill()
+        deadline = time.monotonic() + 60
+        while server._process is first or not local_server._answers(f"{server.base_url}/models"):
+            assert time.monotonic() < deadline, "the server was not restarted"
+            time.sleep(0.2)
+        assert complete_text(client, QUESTION, settings, max_tokens=32).strip()
+        second = server._process
+        assert second is not None
+        second.kill()  # a second death within the window: past the limit, it stays down
+        second.wait()
+        time.sleep(3)
+        assert server._process is second and not local_server._answers(f"{server.base_url}/models")
+
+
+@needs_smollm
 def test_server_exits_when_its_parent_is_killed(tmp_path: Path, child_env: Callable[..., dict[str, str]]) -> None:
     script = textwrap.dedent(
         f"""
