@@ -3,7 +3,9 @@
 Order matters for the bad-input guarantee: every file is read and split before the store is opened, so a bad
 file in a batch fails the command with nothing written. The store's write lock is taken before the (slow)
 embedding starts, so a second writer is refused at once rather than after minutes of work. Articles whose
-current version is already stored are skipped without embedding anything.
+current version is already stored are skipped without embedding anything, and a passage whose text is already
+stored for its article (the previous version's, or one written by an ingest killed before it finished) keeps its
+vector instead of being embedded again.
 """
 
 from __future__ import annotations
@@ -59,9 +61,11 @@ def run_ingest(paths: Sequence[Path], store_dir: Path | None = None, *, settings
                 outcomes.append(IngestOutcome(article.doc_id, "unchanged", 0, 0))
             else:
                 pending.append((article, passages))
-        with _progress(sum(len(ps) for _, ps in pending)) as advance:
+        known = {article.doc_id: store.stored_vectors(article.doc_id) for article, _ in pending}
+        fresh = sum(len({p.text for p in passages} - known[article.doc_id].keys()) for article, passages in pending)
+        with _progress(fresh) as advance:
             for article, passages in pending:
-                vectors = _embed(store.embedder.embed_documents, passages, advance)
+                vectors = _embed(store.embedder.embed_documents, passages, known[article.doc_id], advance)
                 outcomes.append(store.ingest(article, passages, vectors))
 
     statuses = Counter(outcome.status for outcome in outcomes)
@@ -70,22 +74,25 @@ def run_ingest(paths: Sequence[Path], store_dir: Path | None = None, *, settings
     print(
         f"Ingested {len(articles)} document{'s' if len(articles) != 1 else ''} ({statuses['new']} new, "
         f"{statuses['replaced']} replaced, {statuses['unchanged']} unchanged), {total_passages} passages "
-        f"in {elapsed:.1f} s into {store.location}"
+        f"({fresh} embedded) in {elapsed:.1f} s into {store.location}"
     )
     return 0
 
 
 def _embed(
-    embed_documents: Callable[[list[str]], list[list[float]]], passages: list[Passage], advance: _Advance
+    embed_documents: Callable[[list[str]], list[list[float]]],
+    passages: list[Passage],
+    known: dict[str, list[float]],
+    advance: _Advance,
 ) -> list[list[float]]:
-    """Embed in batches so the progress bar moves and memory stays bounded on long articles."""
-    vectors: list[list[float]] = []
-    texts = [p.text for p in passages]
+    """One vector per passage: ``known`` ones reused, the others embedded in batches (progress, bounded memory)."""
+    texts = list(dict.fromkeys(p.text for p in passages if p.text not in known))
+    vectors = dict(known)
     for start in range(0, len(texts), BATCH_SIZE):
         batch = texts[start : start + BATCH_SIZE]
-        vectors.extend(embed_documents(batch))
+        vectors.update(zip(batch, embed_documents(batch), strict=True))
         advance(len(batch))
-    return vectors
+    return [vectors[p.text] for p in passages]
 
 
 @contextmanager

@@ -260,6 +260,29 @@ class PassageStore:
             removed = self._activate(article, revision, len(passages), previous)
             return IngestOutcome(article.doc_id, "new" if previous is None else "replaced", len(passages), removed)
 
+    @_server_errors
+    def stored_vectors(self, doc_id: str) -> dict[str, list[float]]:
+        """The vectors already stored for an article's passages, by passage text, whatever their revision.
+
+        A new version of an article mostly repeats the old one's passages, and an ingest killed before its switch
+        has already written the new revision's: their vectors are reused instead of embedded again (the store's
+        embedder identity is fixed, so the same text always has the same vector).
+        """
+        if self._passages is None:
+            return {}
+        collection = self._require(self._passages)
+        vectors: dict[str, list[float]] = {}
+        offset = 0
+        while True:
+            page = collection.get(
+                where={"doc_id": doc_id}, limit=_READ_PAGE, offset=offset, include=["documents", "embeddings"]
+            )
+            for text, vector in zip(page["documents"], page["embeddings"], strict=True):
+                vectors[text] = [float(x) for x in vector]
+            if len(page["ids"]) < _READ_PAGE:
+                return vectors
+            offset += _READ_PAGE
+
     def _embed(self, texts: list[str]) -> list[list[float]]:
         vectors: list[list[float]] = []
         for start in range(0, len(texts), BATCH_SIZE):

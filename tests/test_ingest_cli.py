@@ -25,7 +25,8 @@ from ingest.store import PID_NAME, PassageStore, open_store
 SEED = Path(__file__).resolve().parents[1] / "seeds" / "mali-wagner-tinzaouatene.txt"
 REPO = SEED.parents[1]
 SUMMARY = re.compile(
-    r"^Ingested (\d+) documents? \((\d+) new, (\d+) replaced, (\d+) unchanged\), (\d+) passages in \d+\.\d s into (.+)$"
+    r"^Ingested (\d+) documents? \((\d+) new, (\d+) replaced, (\d+) unchanged\), (\d+) passages \((\d+) embedded\) "
+    r"in \d+\.\d s into (.+)$"
 )
 
 
@@ -34,7 +35,7 @@ def _summary(output: str) -> tuple[int, ...]:
     assert len(lines) == 1, output
     match = SUMMARY.match(lines[0])
     assert match, lines[0]
-    return tuple(int(group) for group in match.groups()[:5])
+    return tuple(int(group) for group in match.groups()[:6])
 
 
 def _snapshot(store: PassageStore) -> tuple[str, int, list[str], int]:
@@ -52,12 +53,12 @@ def test_ingest_then_reingest_is_idempotent(
     store_dir = tmp_path / "store"
     assert main(["ingest", str(SEED), "--store", str(store_dir)]) == 0
     out = capsys.readouterr().out
-    assert _summary(out) == (1, 1, 0, 0, 9)
+    assert _summary(out) == (1, 1, 0, 0, 9, 9)
     assert out.strip().endswith(f"into {store_dir}")
     with open_store(make_settings(store_dir=store_dir), embedder, create=False) as store:
         before = _snapshot(store)
     assert main(["ingest", str(SEED.parent), "--store", str(store_dir)]) == 0
-    assert _summary(capsys.readouterr().out) == (1, 0, 0, 1, 9)
+    assert _summary(capsys.readouterr().out) == (1, 0, 0, 1, 9, 0)
     with open_store(make_settings(store_dir=store_dir), embedder, create=False) as store:
         assert _snapshot(store) == before
 
@@ -76,13 +77,14 @@ def test_an_edited_file_replaces_its_passages(
     (corpus / "court.md").write_text("# Brève\n\nLe conseil municipal s’est réuni mardi soir.\n", encoding="utf-8")
     store_dir = tmp_path / "store"
     assert main(["ingest", str(corpus), "--store", str(store_dir)]) == 0
-    assert _summary(capsys.readouterr().out) == (2, 2, 0, 0, 10)
+    assert _summary(capsys.readouterr().out) == (2, 2, 0, 0, 10, 10)
 
     edited = SEED.read_text(encoding="utf-8").replace("prise de Kidal", "prise de Gao")
     edited += "\nUn dernier paragraphe ajouté après coup pour la mise à jour.\n"
     article_path.write_text(edited, encoding="utf-8")
     assert main(["ingest", str(corpus), "--store", str(store_dir)]) == 0
-    assert _summary(capsys.readouterr().out) == (2, 0, 1, 1, 11)
+    # Only the edited passage and the new paragraph are embedded; the other 8 keep their vectors.
+    assert _summary(capsys.readouterr().out) == (2, 0, 1, 1, 11, 2)
     with open_store(make_settings(store_dir=store_dir), embedder, create=False) as store:
         article = store.article("mali")
         assert "prise de Gao" in article.text and "Kidal" not in article.text
@@ -319,7 +321,7 @@ def test_kill_during_ingest_leaves_a_usable_index(
     assert mixed >= 1, f"no kill landed between two articles' writes: {log}"
     finished = subprocess.run(command, env=child_env(), cwd=REPO, capture_output=True, text=True, timeout=300)
     assert finished.returncode == 0, finished.stderr
-    documents, _, replaced, unchanged, _ = _summary(finished.stdout)
+    documents, _, replaced, unchanged, _, _ = _summary(finished.stdout)
     assert documents == DOCUMENTS and replaced + unchanged == DOCUMENTS
     with open_store(settings, embedder, create=False) as store:
         _assert_consistent(store, {doc_id: {version} for doc_id, version in versions[target].items()})
