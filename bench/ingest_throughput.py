@@ -6,7 +6,9 @@ Each size runs in its own child process (so its peak RSS is its own, model inclu
 temporary directory (never committed) from the seed's sentences, recombined at random into articles of about
 the seed's size, so the embedder sees realistic French text. A size whose run would exceed ``--budget-minutes``
 at the rate measured on the previous size is skipped, and its duration extrapolated, unless ``--no-skip``.
-Columns: articles, passages, wall seconds, passages/s for the whole ingest and for embedding alone, peak RSS.
+Columns: articles, passages, wall seconds, passages/s for the whole ingest and for embedding alone, then the
+same corpus re-ingested after a correction paragraph is appended to every article (passages of the new
+versions per second: only the new paragraph is embedded, the other passages keep their vectors), and peak RSS.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from typing import Any
 from benchlib import REPO, default_out, fmt, print_table, write_results
 
 SEED = REPO / "seeds" / "mali-wagner-tinzaouatene.txt"
+UPDATE = "Mise à jour : le bilan de ces combats a été révisé dans la soirée par les autorités de transition."
 
 
 def make_corpus(directory: Path, articles: int, rng: random.Random) -> None:
@@ -63,8 +66,19 @@ def measure(articles: int, threads: int, seed: int) -> dict[str, Any]:
         seconds = time.perf_counter() - started
         with open_store(settings, embedder, create=False) as store:
             documents, passages = len(store.articles()), store.count()
+        first_embed = embed_seconds[0]
+        # A day's update: every article gets a correction paragraph; the rest of its passages are unchanged.
+        for path in corpus.iterdir():
+            path.write_text(path.read_text(encoding="utf-8") + UPDATE + "\n", encoding="utf-8")
+        started = time.perf_counter()
+        run_ingest([corpus], settings=settings)
+        update_seconds = time.perf_counter() - started
+        with open_store(settings, embedder, create=False) as store:
+            updated = store.count()
     return {
-        "articles": documents, "passages": passages, "seconds": seconds, "embed_seconds": embed_seconds[0],
+        "articles": documents, "passages": passages, "seconds": seconds, "embed_seconds": first_embed,
+        "update_passages": updated, "update_seconds": update_seconds,
+        "update_embed_seconds": embed_seconds[0] - first_embed,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }  # fmt: skip
 
@@ -98,10 +112,11 @@ def row(figures: dict[str, Any], note: str = "") -> dict[str, str]:
     """A table row; skipped sizes carry their extrapolated seconds and the reason."""
     rate = figures["passages"] / figures["seconds"] if figures.get("seconds") else None
     embedded = figures["passages"] / figures["embed_seconds"] if figures.get("embed_seconds") else None
+    update = figures["update_passages"] / figures["update_seconds"] if figures.get("update_seconds") else None
     return {
         "articles": str(figures["articles"]), "passages": str(figures["passages"]),
         "seconds": fmt(figures.get("seconds"), 1), "passages/s": fmt(rate, 1), "embedded/s": fmt(embedded, 1),
-        "peak RSS MB": fmt(figures.get("peak_rss_mb"), 0), "note": note,
+        "update passages/s": fmt(update, 1), "peak RSS MB": fmt(figures.get("peak_rss_mb"), 0), "note": note,
     }  # fmt: skip
 
 
