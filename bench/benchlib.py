@@ -10,7 +10,9 @@ import json
 import math
 import os
 import platform
+import signal
 import socket
+import subprocess
 import sys
 import time
 from collections.abc import Sequence
@@ -38,6 +40,16 @@ def forget_prompt_states(settings: Any) -> None:
 
     if settings.llm_base_url is None:
         shutil.rmtree(prompt_state_dir(bundled_model_path(settings), settings), ignore_errors=True)
+
+
+def stop_app(process: subprocess.Popen[bytes]) -> None:
+    """Stop a launched ``assistant serve``: SIGINT (a clean shutdown, as Ctrl+C), then SIGKILL to its group."""
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=30)
 
 
 def free_port() -> int:

@@ -21,7 +21,6 @@ import argparse
 import asyncio
 import contextlib
 import os
-import signal
 import statistics
 import subprocess
 import sys
@@ -30,7 +29,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchlib import REPO, default_out, fmt, forget_prompt_states, free_port, print_table, write_results
+from benchlib import REPO, default_out, fmt, forget_prompt_states, free_port, print_table, stop_app, write_results
 from chat_client import ChatSession
 from concurrency import child_env, model_name, wait_http
 
@@ -80,12 +79,7 @@ def launch(work: Path, env: dict[str, str], question: str, timeout: float) -> di
             sent, first_token, answer = asyncio.run(first_answer(f"http://127.0.0.1:{port}", question, timeout))
             done = time.perf_counter() - started
         finally:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=30)
+            stop_app(process)
     return {
         "page s": page,
         "first token s": None if first_token is None else sent - started + first_token,

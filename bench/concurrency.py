@@ -21,7 +21,6 @@ import asyncio
 import contextlib
 import itertools
 import os
-import signal
 import statistics
 import subprocess
 import sys
@@ -32,7 +31,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from benchlib import REPO, default_out, fmt, free_port, percentile, print_table, write_results
+from benchlib import REPO, default_out, fmt, free_port, percentile, print_table, stop_app, write_results
 from chat_client import ChatSession, Reply
 
 from assistant.evaluation import load_cases
@@ -74,12 +73,7 @@ def served(work: Path, env: dict[str, str]) -> Iterator[str]:
         wait_http(f"http://127.0.0.1:{port}/", process)
         yield f"http://127.0.0.1:{port}"
     finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=30)
+        stop_app(process)
         log.close()
 
 

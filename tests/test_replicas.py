@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import re
-import signal
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -28,6 +26,7 @@ from assistant.chat_view import LABELS
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "bench"))
+from benchlib import stop_app  # noqa: E402
 from chat_client import ChatSession, Reply  # noqa: E402
 
 pytestmark = pytest.mark.slow
@@ -67,18 +66,7 @@ def _process(
         wait_http(ready_url, process, log)
         yield process
     finally:
-        _stop(process)
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    """SIGINT (a clean shutdown, as Ctrl+C), then SIGKILL to the group if it hangs."""
-    if process.poll() is None:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=30)
+        stop_app(process)
 
 
 @pytest.fixture(scope="module")
@@ -166,7 +154,7 @@ def test_an_ingest_while_they_run_is_seen_by_both(cluster: Cluster) -> None:
 def test_a_replica_stopping_does_not_break_the_other(cluster: Cluster) -> None:
     """Each replica keeps Chainlit's session files in a directory of its own, so a clean stop of one (which deletes
     its files directory) leaves the other answering with its sources attached."""
-    _stop(cluster.replicas[0])
+    stop_app(cluster.replicas[0])
     assert cluster.replicas[0].returncode == 0
     lookup = _ask(cluster.urls[1], "/lookup Les séparatistes maliens ont revendiqué une victoire éclatante")
     assert lookup.error is None, lookup.error
