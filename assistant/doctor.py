@@ -192,12 +192,9 @@ def _user_model(path: Path) -> Check:
 
 
 def _mismatch(stored: EmbedderIdentity, configured: str) -> str:
-    hint = f"ASSISTANT_EMBEDDER={stored.backend}"
-    if stored.backend == "sentence-transformers":
-        hint += f" ASSISTANT_EMBEDDING_MODEL={stored.model}"
     return (
         f"the store was built with {stored.describe()} but the configured embedder is {configured}; re-ingest "
-        f"into a new --store or set {hint}"
+        f"into a new --store or set {stored.settings_hint()}"
     )
 
 

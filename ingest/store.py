@@ -53,7 +53,7 @@ import hashlib
 import json
 import os
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Concatenate, Literal, ParamSpec, TypeVar
@@ -270,18 +270,8 @@ class PassageStore:
         """
         if self._passages is None:
             return {}
-        collection = self._require(self._passages)
-        vectors: dict[str, list[float]] = {}
-        offset = 0
-        while True:
-            page = collection.get(
-                where={"doc_id": doc_id}, limit=_READ_PAGE, offset=offset, include=["documents", "embeddings"]
-            )
-            for text, vector in zip(page["documents"], page["embeddings"], strict=True):
-                vectors[text] = [float(x) for x in vector]
-            if len(page["ids"]) < _READ_PAGE:
-                return vectors
-            offset += _READ_PAGE
+        pages = self._read_pages({"doc_id": doc_id}, ("documents", "embeddings"))
+        return {text: [float(x) for x in vector] for text, vector in pages}
 
     def _embed(self, texts: list[str]) -> list[list[float]]:
         vectors: list[list[float]] = []
@@ -456,8 +446,10 @@ class PassageStore:
         ]
         return sorted(found, key=lambda p: (p.doc_id, p.position))
 
-    def _read_pages(self, where: dict[str, Any]) -> Iterator[tuple[str, Any]]:
-        """(text, metadata) of the passages matching ``where``, a page per ``get`` (see ``_READ_PAGE``).
+    def _read_pages(
+        self, where: dict[str, Any], include: tuple[str, str] = ("documents", "metadatas")
+    ) -> Iterator[tuple[Any, Any]]:
+        """The two ``include`` fields of the passages matching ``where``, a page per ``get`` (see ``_READ_PAGE``).
 
         Paging is consistent because the records of one key never change: they are written once before the
         switch and only deleted once no catalog record names them.
@@ -465,8 +457,8 @@ class PassageStore:
         collection = self._require(self._passages)
         offset = 0
         while True:
-            page = collection.get(where=where, limit=_READ_PAGE, offset=offset, include=["documents", "metadatas"])
-            yield from zip(page["documents"], page["metadatas"], strict=True)
+            page = collection.get(where=where, limit=_READ_PAGE, offset=offset, include=list(include))
+            yield from zip(page[include[0]], page[include[1]], strict=True)
             if len(page["ids"]) < _READ_PAGE:
                 return
             offset += _READ_PAGE
@@ -509,13 +501,7 @@ class PassageStore:
 
     def stored_identity(self) -> EmbedderIdentity | None:
         """The embedder the passages were built with, as recorded on the collection (None if not recorded)."""
-        meta = (self._passages.metadata if self._passages is not None else None) or {}
-        try:
-            return EmbedderIdentity(
-                str(meta["embedder_backend"]), str(meta["embedder_model"]), int(meta["embedder_dim"])
-            )
-        except (KeyError, TypeError, ValueError):
-            return None
+        return _identity_of(self._passages.metadata if self._passages is not None else None)
 
     @_server_errors
     def verify(self) -> list[str]:
@@ -681,15 +667,12 @@ class PassageStore:
     def _check_identity(self, collection: Collection) -> None:
         """Refuse a store built with another embedder: its vectors are not comparable with ours."""
         meta = collection.metadata or {}
-        try:
-            stored = EmbedderIdentity(
-                str(meta["embedder_backend"]), str(meta["embedder_model"]), int(meta["embedder_dim"])
-            )
-        except (KeyError, TypeError, ValueError):
+        stored = _identity_of(meta)
+        if stored is None:
             raise UserError(
                 f"collection {collection.name!r} in store {self.location} was not created by `assistant ingest`; "
                 "use another --store or ASSISTANT_COLLECTION"
-            ) from None
+            )
         if meta.get("schema") != SCHEMA:
             raise UserError(
                 f"store {self.location} has layout version {meta.get('schema')}, this assistant needs {SCHEMA}; "
@@ -698,16 +681,13 @@ class PassageStore:
         backend, model = self.embedder.backend, self.embedder.model
         if (stored.backend, stored.model) == (backend, model) and stored.dim == self.embedder.identity.dim:
             return
-        hint = f"ASSISTANT_EMBEDDER={stored.backend}"
-        if stored.backend == "sentence-transformers":
-            hint += f" ASSISTANT_EMBEDDING_MODEL={stored.model}"
         configured = (
             self.embedder.identity.describe() if (stored.backend, stored.model) == (backend, model) else
             f"{backend}/{model}"
         )
         raise UserError(
             f"store {self.location} was built with {stored.describe()} but the configured embedder is "
-            f"{configured}; re-ingest into a new --store or set {hint}"
+            f"{configured}; re-ingest into a new --store or set {stored.settings_hint()}"
         )
 
     def _acquire_lock(self) -> None:
@@ -769,6 +749,15 @@ def _key_groups(catalog: dict[str, Any]) -> Iterator[list[str]]:
         size += int(meta["passages"])
     if group:
         yield group
+
+
+def _identity_of(meta: Mapping[str, Any] | None) -> EmbedderIdentity | None:
+    """The embedder identity recorded on a passages collection, or None when it carries none."""
+    meta = meta or {}
+    try:
+        return EmbedderIdentity(str(meta["embedder_backend"]), str(meta["embedder_model"]), int(meta["embedder_dim"]))
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def _record_id(revision: str, passage_id: str) -> str:
