@@ -61,11 +61,14 @@ def run_ingest(paths: Sequence[Path], store_dir: Path | None = None, *, settings
                 outcomes.append(IngestOutcome(article.doc_id, "unchanged", 0, 0))
             else:
                 pending.append((article, passages))
-        known = {article.doc_id: store.stored_vectors(article.doc_id) for article, _ in pending}
-        fresh = sum(len({p.text for p in passages} - known[article.doc_id].keys()) for article, passages in pending)
-        with _progress(fresh) as advance:
+        embedded = 0
+        with _progress(sum(len(ps) for _, ps in pending)) as advance:
             for article, passages in pending:
-                vectors = _embed(store.embedder.embed_documents, passages, known[article.doc_id], advance)
+                # One article's stored vectors at a time: re-ingesting thousands of edited articles must not hold
+                # all their vectors at once.
+                known = store.stored_vectors(article.doc_id)
+                vectors, fresh = _embed(store.embedder.embed_documents, passages, known, advance)
+                embedded += fresh
                 outcomes.append(store.ingest(article, passages, vectors))
 
     statuses = Counter(outcome.status for outcome in outcomes)
@@ -74,7 +77,7 @@ def run_ingest(paths: Sequence[Path], store_dir: Path | None = None, *, settings
     print(
         f"Ingested {len(articles)} document{'s' if len(articles) != 1 else ''} ({statuses['new']} new, "
         f"{statuses['replaced']} replaced, {statuses['unchanged']} unchanged), {total_passages} passages "
-        f"({fresh} embedded) in {elapsed:.1f} s into {store.location}"
+        f"({embedded} embedded) in {elapsed:.1f} s into {store.location}"
     )
     return 0
 
@@ -84,15 +87,17 @@ def _embed(
     passages: list[Passage],
     known: dict[str, list[float]],
     advance: _Advance,
-) -> list[list[float]]:
-    """One vector per passage: ``known`` ones reused, the others embedded in batches (progress, bounded memory)."""
+) -> tuple[list[list[float]], int]:
+    """One vector per passage, ``known`` ones reused and the others embedded in batches (progress, bounded
+    memory); and how many texts were embedded. Progress counts passages, reused ones included."""
     texts = list(dict.fromkeys(p.text for p in passages if p.text not in known))
     vectors = dict(known)
     for start in range(0, len(texts), BATCH_SIZE):
         batch = texts[start : start + BATCH_SIZE]
         vectors.update(zip(batch, embed_documents(batch), strict=True))
         advance(len(batch))
-    return [vectors[p.text] for p in passages]
+    advance(len(passages) - len(texts))
+    return [vectors[p.text] for p in passages], len(texts)
 
 
 @contextmanager
