@@ -270,19 +270,19 @@ def parse_json_reply(text: str, schema: Mapping[str, Any], url: str = "the LLM")
         value = json.loads(text)
     except json.JSONDecodeError as error:
         raise LLMBadReply(
-            f"the LLM at {_safe_url(url)} replied with invalid JSON ({error.msg} at character {error.pos}): "
+            f"the LLM at {display_url(url)} replied with invalid JSON ({error.msg} at character {error.pos}): "
             f"{_snippet(text)}",
             raw=text,
         ) from None
     if not isinstance(value, dict):
         raise LLMBadReply(
-            f"the LLM at {_safe_url(url)} replied with JSON that is not an object: {_snippet(text)}", raw=text
+            f"the LLM at {display_url(url)} replied with JSON that is not an object: {_snippet(text)}", raw=text
         )
     error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(value))
     if error is not None:
         where = "/".join(str(part) for part in error.absolute_path) or "the top level"
         raise LLMBadReply(
-            f"the LLM at {_safe_url(url)} replied with JSON that fails the schema at {where}: {error.message}",
+            f"the LLM at {display_url(url)} replied with JSON that fails the schema at {where}: {error.message}",
             raw=text,
         )
     return value
@@ -318,7 +318,7 @@ def llm_errors(base_url: str, settings: Settings) -> Iterator[None]:
     Use it around direct ``ChatOpenAI`` calls; the helpers of this module already apply it.
     """
     httpx_module = _http_library()
-    url = _safe_url(base_url)
+    url = display_url(base_url)
     attempts = settings.llm_max_retries + 1
     tries = f"{attempts} attempt{'s' if attempts > 1 else ''}"
     key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
@@ -426,20 +426,20 @@ def _content(completion: Any, url: str) -> str:
     """The text of the first choice; LLMBadReply if it is missing, refused, or cut off at the token limit."""
     if isinstance(completion, str):  # the openai client hands back non-JSON bodies as text
         raise LLMBadReply(
-            f"the LLM at {_safe_url(url)} answered with non-JSON text ({_snippet(completion)}); check that "
+            f"the LLM at {display_url(url)} answered with non-JSON text ({_snippet(completion)}); check that "
             "ASSISTANT_LLM_BASE_URL is the API root, usually ending in /v1"
         )
     choices = getattr(completion, "choices", None)
     if not choices:
-        raise LLMBadReply(f"the LLM at {_safe_url(url)} sent a reply without choices")
+        raise LLMBadReply(f"the LLM at {display_url(url)} sent a reply without choices")
     choice = choices[0]
     message = choice.message
     refusal = getattr(message, "refusal", None)
     if refusal:
-        raise LLMBadReply(f"the LLM at {_safe_url(url)} refused: {_snippet(refusal)}", raw=refusal)
+        raise LLMBadReply(f"the LLM at {display_url(url)} refused: {_snippet(refusal)}", raw=refusal)
     text = message.content or ""
     if choice.finish_reason == "length":
-        raise _cut_off(_safe_url(url), text)
+        raise _cut_off(display_url(url), text)
     return text
 
 
@@ -465,7 +465,7 @@ def _check_base_url(base_url: str) -> str:
     parts = urlsplit(base_url.strip())
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise UserError(
-            f"ASSISTANT_LLM_BASE_URL={_safe_url(base_url)!r} is not a URL; use e.g. http://127.0.0.1:8080/v1 "
+            f"ASSISTANT_LLM_BASE_URL={display_url(base_url)!r} is not a URL; use e.g. http://127.0.0.1:8080/v1 "
             "or https://api.openai.com/v1"
         )
     return base_url.strip().rstrip("/")
@@ -482,11 +482,6 @@ def _api_key(settings: Settings, base_url: str) -> str:
 
 def display_url(url: str) -> str:
     """The URL as it may be shown to users: without user:password or query string (where keys often hide)."""
-    return _safe_url(url)
-
-
-def _safe_url(url: str) -> str:
-    """The URL without user:password or query string, fit to print."""
     try:
         parts = urlsplit(url)
     except ValueError:

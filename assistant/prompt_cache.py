@@ -107,7 +107,8 @@ class PersistentPromptCache(LlamaRAMCache):
             if best is None or best in self.cache_state:
                 return
             shared = _common(best, key)
-            if shared == 0 or shared <= max((_common(k, key) for k in self.cache_state), default=0):
+            in_ram = self._find_longest_prefix_key(key)
+            if shared == 0 or (in_ram is not None and _common(in_ram, key) >= shared):
                 return
             path = self._saved[best]
         state = _read(path)
