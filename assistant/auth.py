@@ -135,7 +135,7 @@ def header_user(value: str | None) -> str | None:
 
 def secret_path(settings: Settings) -> Path:
     """Where the generated cookie-signing secret is kept: beside the store directory, like the chat history."""
-    return Path(settings.store_dir).expanduser().resolve().parent / SECRET_FILE
+    return settings.beside_store(SECRET_FILE)
 
 
 def ensure_secret(path: Path) -> str:

@@ -132,7 +132,7 @@ def history_url(settings: Settings) -> str:
     """The database URL: the setting, else a SQLite file beside the store directory (async driver)."""
     if settings.history_url is not None:
         return settings.history_url.get_secret_value()
-    path = Path(settings.store_dir).expanduser().resolve().parent / HISTORY_FILE
+    path = settings.beside_store(HISTORY_FILE)
     return f"sqlite+aiosqlite:///{path}"
 
 

@@ -101,6 +101,10 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="Address `assistant serve` listens on.")
     port: int = Field(8000, description="Port `assistant serve` listens on.")
 
+    def beside_store(self, name: str) -> Path:
+        """A file kept next to the store directory (chat history, sign-in secret), so it follows the articles."""
+        return Path(self.store_dir).expanduser().resolve().parent / name
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
