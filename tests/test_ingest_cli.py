@@ -95,14 +95,6 @@ def test_an_edited_file_replaces_its_passages(
         assert store.count() == _snapshot(store)[3] == 11 and store.verify() == []
 
 
-@pytest.fixture(scope="module")
-def seeded_store_dir(tmp_path_factory: pytest.TempPathFactory, make_settings: Callable[..., Settings]) -> Path:
-    """A store holding the seed, which the failing commands below must leave exactly as it is."""
-    store_dir = tmp_path_factory.mktemp("bad-input") / "store"
-    assert run_ingest([SEED], settings=make_settings(store_dir=store_dir)) == 0
-    return store_dir
-
-
 def _bad_inputs(tmp: Path) -> dict[str, tuple[list[Path], str]]:
     (tmp / "empty.txt").write_bytes(b"")
     (tmp / "blank.md").write_bytes(b"  \n\n \t\n")
