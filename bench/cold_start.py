@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import os
 import statistics
 import subprocess
 import sys
@@ -41,14 +40,8 @@ DEV = REPO.parent / "shared" / "eval" / "dev.jsonl"
 
 def app_settings(env: dict[str, str]) -> Settings:
     """The settings the launched app reads from ``env`` (its ``ASSISTANT_*`` variables)."""
-    saved = {key: os.environ[key] for key in os.environ if key.startswith("ASSISTANT_")}
-    os.environ.update({key: value for key, value in env.items() if key.startswith("ASSISTANT_")})
-    try:
-        return Settings()  # type: ignore[call-arg]
-    finally:
-        for key in [key for key in os.environ if key.startswith("ASSISTANT_")]:
-            del os.environ[key]
-        os.environ.update(saved)
+    prefix = "ASSISTANT_"
+    return Settings(**{key[len(prefix) :].lower(): value for key, value in env.items() if key.startswith(prefix)})
 
 
 async def first_answer(url: str, question: str, timeout: float) -> tuple[float, float | None, str]:
