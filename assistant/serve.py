@@ -89,6 +89,26 @@ def private_files_directory() -> Path:
     return directory
 
 
+def ready_line(settings: Settings, program: str | None = None) -> str:
+    """The last line before the server's own logs: where the chat is, and how to add one's own article."""
+    command = _command_path(program if program is not None else sys.argv[0])
+    return (
+        f"Article Assistant: the chat is at http://{settings.host}:{settings.port} ; add your own article with "
+        f"`{command} ingest FILE` (.txt, .md, .html) and ask about it. Ctrl+C stops."
+    )
+
+
+def _command_path(program: str) -> str:
+    """The ``assistant`` command as the user can type it from here (``.venv/bin/assistant`` after ``make run``)."""
+    path = Path(program)
+    if path.name != "assistant" or not path.is_file():
+        return "assistant"
+    try:
+        return str(path.absolute().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
 def serve(settings: Settings) -> int:
     """Start the chat server in the foreground until interrupted; returns the exit status."""
     check_root()
@@ -111,7 +131,7 @@ def serve(settings: Settings) -> int:
     asyncio.run(history.create_schema(url))
     config.run.headless = True
     print(f"Chat history: {history.shown_url(url)}; sign-in: {sign_in}", file=sys.stderr, flush=True)
-    print(f"Article Assistant: http://{settings.host}:{settings.port}  (Ctrl+C to stop)", file=sys.stderr, flush=True)
+    print(ready_line(settings), file=sys.stderr, flush=True)
     files = private_files_directory()
     try:
         run_chainlit(str(APP_FILE))
