@@ -8,12 +8,15 @@ exactly what it held before (no data lost). SIGKILLs during ingest are in ``test
 
 from __future__ import annotations
 
+import contextlib
+import http.client
 import json
 import os
 import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -163,15 +166,6 @@ def _answers(url: str) -> bool:
         return False
 
 
-def _connected(port: int) -> bool:
-    """Whether a client holds an established TCP connection to 127.0.0.1:``port`` (from /proc/net/tcp)."""
-    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
-        fields = line.split()
-        if fields[1] == f"0100007F:{port:04X}" and fields[3] == "01":
-            return True
-    return False
-
-
 def _children(pid: int) -> list[int]:
     found = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
@@ -194,13 +188,19 @@ def test_embedded_llama_cpp_server_killed_mid_answer(
     tmp_path: Path,
 ) -> None:
     """The real default set-up (an embedded llama.cpp server, here with the small SmolLM2), its server SIGKILLed
-    while the first, cold answer is being computed: one clear line, then the restarted server answers."""
+    while an answer is streaming: one clear line, then the restarted server answers.
+
+    No race with the model: the test first holds the server's single slot with a generation of its own that cannot
+    end (end-of-text banned), so the question's reply has started (its HTTP 200 is in the server's access log) but
+    cannot finish before the kill, however loaded the machine is.
+    """
     with open_store(seeded, embedder, create=False) as store:
         before = store_contents(store)
+    cache = tmp_path / "cache"
     env = child_env(
         ASSISTANT_STORE_DIR=str(seeded.store_dir),
         ASSISTANT_LOCAL_MODEL_PATH=str(smollm_path),
-        ASSISTANT_CACHE_DIR=str(tmp_path / "cache"),
+        ASSISTANT_CACHE_DIR=str(cache),
         ASSISTANT_LLM_TIMEOUT="120",
     )
     ask = asks(env)
@@ -215,19 +215,20 @@ def test_embedded_llama_cpp_server_killed_mid_answer(
     while not _answers(f"http://127.0.0.1:{port}/v1/models"):  # the model is loaded
         assert time.monotonic() < deadline, "the embedded server did not start in 180 s"
         time.sleep(0.2)
-    assert ask.process.stdin is not None
-    ask.process.stdin.write(QUESTION + "\n")
-    ask.process.stdin.flush()
-    while not _connected(port):  # the request is on its way (the readiness probes' connections are closed)
-        assert time.monotonic() < deadline + 120, "the question never reached the server"
-        time.sleep(0.05)
-    time.sleep(0.5)  # the prompt (~1,000 tokens, cold) takes SmolLM2 seconds on one thread
-    os.kill(server, signal.SIGKILL)
-    reply = json.loads(ask.out.next(60))
+    log = cache / "llama-server.log"
+    with _slot_held(port, smollm_path):
+        started = _replies_started(log)
+        assert ask.process.stdin is not None
+        ask.process.stdin.write(QUESTION + "\n")
+        ask.process.stdin.flush()
+        while _replies_started(log) == started:  # the answer's reply has begun, and waits behind the held slot
+            assert ask.process.poll() is None and time.monotonic() < deadline + 120, ask.err.seen
+            time.sleep(0.05)
+        os.kill(server, signal.SIGKILL)
+        reply = json.loads(ask.out.next(60))
     _assert_one_clear_line(reply, f"127.0.0.1:{port}")
-    # Killed after the reply started: the stream breaks; killed while the headers were still due: the client
-    # retries and finds nothing listening. Either way one line naming the server.
-    assert re.search(r"incomplete chunked read|Server disconnected|broke|Connection refused", reply["error"]), reply
+    # The reply had begun (status line sent) when its connection broke: one line naming the server and the break.
+    assert re.search(r"incomplete chunked read|Server disconnected|broke", reply["error"]), reply
     # The server comes back on the same port: the next question is answered, not refused.
     again = ask.ask(QUESTION)
     assert "error" not in again and again["answer"].strip(), again
@@ -239,6 +240,43 @@ def test_embedded_llama_cpp_server_killed_mid_answer(
     assert re.fullmatch(r"the local LLM server exited with status -9; restarting it \(log: \S+\)\n", stderr), stderr
     with open_store(seeded, embedder, create=False) as store:
         assert store_contents(store) == before
+
+
+def _replies_started(log: Path) -> int:
+    """How many chat replies the server has begun sending (uvicorn logs each when it sends the status line)."""
+    return log.read_text(encoding="utf-8", errors="replace").count('"POST /v1/chat/completions HTTP/1.1" 200')
+
+
+@contextlib.contextmanager
+def _slot_held(port: int, model_path: Path) -> Iterator[None]:
+    """Keep the server's one slot busy with a streamed generation that cannot stop by itself (end-of-text tokens
+    banned, a large token budget) from its first token until the server dies."""
+    import llama_cpp
+
+    vocabulary = llama_cpp.Llama(str(model_path), vocab_only=True, verbose=False)
+    banned = {str(vocabulary.token_eos()): -100.0, **{str(t): -100.0 for t in (0, 1, 2)}}
+    body = json.dumps({
+        "messages": [{"role": "user", "content": "Count from one to one thousand."}],
+        "max_tokens": 3000, "stream": True, "logit_bias": banned,
+    }).encode()  # fmt: skip
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/v1/chat/completions", body, {"Content-Type": "application/json"}
+    )
+    first_token = threading.Event()
+
+    def generate() -> None:
+        with contextlib.suppress(OSError, http.client.HTTPException), urllib.request.urlopen(request) as stream:
+            for line in stream:
+                if line.startswith(b"data: {"):
+                    first_token.set()
+        first_token.set()
+
+    holder = threading.Thread(target=generate, daemon=True)
+    holder.start()
+    assert first_token.wait(120), "the holding generation never started"
+    assert holder.is_alive(), "the holding generation ended by itself"
+    yield
+    holder.join(30)
 
 
 # ----------------------------------------------------------------------------------------------------------------
