@@ -35,7 +35,7 @@ from assistant import auth, chat_view, offline_page
 from assistant import history as chat_history
 from assistant.chain import Answer, Step, Token, Turn
 from assistant.chat_view import LABELS, LOOKUP_COMMAND, LOOKUP_IDS, SidePanel
-from assistant.errors import UserError
+from assistant.errors import USER_ERRORS
 from assistant.language import Language, answer_language
 from assistant.settings import Settings, get_settings
 
@@ -255,7 +255,7 @@ async def _answer(question: str, history: list[Turn]) -> Answer | None:
     except asyncio.CancelledError:
         stop.set()
         raise
-    except UserError as error:  # expected (no store, LLM down, reply cut off): said in the user's words, no traceback
+    except USER_ERRORS as error:  # expected (no store, LLM down, reply cut off): said in the user's words, no traceback
         log.warning("no answer: %s", error)
         message.content = chat_view.error_markdown(chat_view.failure_reason(error, language), language)
         await message.send()
@@ -314,7 +314,7 @@ async def _lookup(text: str) -> None:
         return
     try:
         result = await cl.make_async(lambda: lookup_in_store(text, ENGINE.store()))()
-    except UserError as error:
+    except USER_ERRORS as error:
         await cl.Message(content=chat_view.error_markdown(chat_view.failure_reason(error, lang), lang)).send()
         return
     except Exception as error:

@@ -21,8 +21,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ingest.loading import paragraph_spans
-from ingest.splitting import sentence_spans
+from ingest.spans import paragraph_spans, sentence_spans
 
 _PRESENT = (
     r"dit|déclare|écrit|affirme|indique|précise|ajoute|explique|souligne|assure|estime|annonce|poursuit|conclut|"

@@ -34,7 +34,7 @@ from assistant.language import Language, answer_language, detect_language
 from assistant.prompts import load_prompt
 from assistant.retrieval import HybridRetriever
 from assistant.settings import Settings
-from ingest.records import Passage
+from ingest.articles import Passage
 from ingest.store import PassageStore
 
 CONTEXT_CHARS = 7000

@@ -19,10 +19,10 @@ from dataclasses import dataclass
 
 from assistant.chain import Answer
 from assistant.citations import Citation
-from assistant.errors import UserError
+from assistant.errors import USER_ERRORS
 from assistant.language import Language
 from assistant.lookup import LookupResult
-from ingest.records import Passage
+from ingest.articles import Passage
 
 _ASCII_PUNCTUATION = re.compile(r"([!\"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~])")
 _LEADING_SPACE = re.compile(r"(?<=\n)[ \t]+")
@@ -228,7 +228,8 @@ def error_markdown(reason: str, language: Language) -> str:
 
 def failure_reason(error: BaseException, language: Language) -> str:
     """Why an answer failed, in the user's words: a reply cut off at the model's length limit and the LLM being
-    unreachable or slow are told apart from a bug; any other :class:`UserError` already says what to do."""
+    unreachable or slow are told apart from a bug; any other user error (:data:`~assistant.errors.USER_ERRORS`)
+    already says what to do."""
     labels = LABELS[language]
     detail = type(error).__name__
     names = _class_names(error)
@@ -236,7 +237,7 @@ def failure_reason(error: BaseException, language: Language) -> str:
         return labels["cut_off"]
     if _is_llm_failure(names):
         return labels["llm_down"].format(detail=detail)
-    if isinstance(error, UserError):
+    if isinstance(error, USER_ERRORS):
         return str(error)
     return labels["internal"].format(detail=detail)
 

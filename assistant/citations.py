@@ -15,8 +15,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from assistant.retrieval import tokenize
-from ingest.records import Passage
-from ingest.splitting import sentence_spans
+from ingest.articles import Passage
+from ingest.spans import sentence_spans
 
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 SUBJECT_STEMS = 3

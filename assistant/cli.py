@@ -11,13 +11,13 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from assistant.errors import UserError, missing_package_message
+from assistant.errors import USER_ERRORS, UserError, missing_package_message
 
 
 def _ingest(args: argparse.Namespace) -> int:
     from ingest.pipeline import run_ingest
 
-    return run_ingest(args.paths, store_dir=args.store)
+    return run_ingest(args.paths, _settings(), store_dir=args.store)
 
 
 def _settings():
@@ -68,7 +68,7 @@ def _ask(args: argparse.Namespace) -> int:
             question = _readable(question)
             try:
                 answer = chain.answer(question)
-            except UserError as error:
+            except USER_ERRORS as error:
                 if args.question is not None:
                     raise
                 print(json.dumps({"question": question, "error": str(error)}, ensure_ascii=False), flush=True)
@@ -204,7 +204,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler: Callable[[argparse.Namespace], int] = args.handler
     try:
         return handler(args)
-    except UserError as error:
+    except USER_ERRORS as error:
         print(f"assistant: {error}", file=sys.stderr)
         return 1
     except ImportError as error:  # a package of the main install is missing: name it, no traceback

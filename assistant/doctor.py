@@ -26,7 +26,7 @@ from typing import Literal
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from assistant.errors import UserError, missing_package_message
+from assistant.errors import USER_ERRORS, missing_package_message
 from assistant.settings import Settings
 from ingest.embedding import EmbedderIdentity
 
@@ -257,7 +257,7 @@ def _guarded(name: str, check: Callable[[], Check]) -> Check:
     """Run one check; whatever goes wrong becomes its FAIL line, so one broken part never hides the others."""
     try:
         return check()
-    except UserError as error:
+    except USER_ERRORS as error:
         return Check(name, "FAIL", str(error))
     except ImportError as error:
         return Check(name, "FAIL", missing_package_message(error))

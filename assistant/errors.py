@@ -1,13 +1,19 @@
-"""The one exception type that reaches the user as a message instead of a traceback, and the words for a missing
-package of the main install."""
+"""The exceptions that reach the user as a message instead of a traceback, and the words for a missing package of
+the main install."""
 
 from __future__ import annotations
 
 import importlib.metadata
 
+from ingest.errors import CorpusError
+
 
 class UserError(Exception):
     """A problem the user can fix: printed as one line saying what to do, exit status 1."""
+
+
+#: Every error that is shown to the user as its one-line message: the assistant's own and ingest's.
+USER_ERRORS: tuple[type[Exception], ...] = (UserError, CorpusError)
 
 
 def missing_package(error: ImportError) -> str | None:

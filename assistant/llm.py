@@ -32,7 +32,7 @@ from urllib.parse import urlsplit, urlunsplit
 import openai
 import pydantic
 
-from assistant.errors import UserError
+from assistant.errors import USER_ERRORS, UserError
 from assistant.settings import Settings
 
 if TYPE_CHECKING:
@@ -324,7 +324,7 @@ def llm_errors(base_url: str, settings: Settings) -> Iterator[None]:
     key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
     try:
         yield
-    except UserError:
+    except USER_ERRORS:
         raise
     except (openai.APITimeoutError, httpx_module.TimeoutException):
         raise LLMUnavailable(

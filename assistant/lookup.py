@@ -30,9 +30,8 @@ from assistant.attribution import Attribution, attribute
 from assistant.citations import normalise
 from assistant.errors import UserError
 from assistant.language import detect_language
-from ingest.loading import paragraph_spans
-from ingest.records import Article, Passage
-from ingest.splitting import sentence_spans
+from ingest.articles import Article, Passage
+from ingest.spans import paragraph_spans, sentence_spans
 
 if TYPE_CHECKING:
     from ingest.store import PassageStore

@@ -26,7 +26,7 @@ from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict, Field
 from scipy import sparse
 
-from ingest.records import Passage
+from ingest.articles import Passage
 from ingest.store import PassageStore
 
 RetrievalMode = Literal["dense", "bm25", "hybrid", "hybrid-translate"]

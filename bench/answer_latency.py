@@ -269,7 +269,7 @@ def prepared_settings(args: argparse.Namespace, stack: contextlib.ExitStack) -> 
         return settings.model_copy(update={"store_dir": args.store})
     store_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="answer-bench-"))) / "store"
     settings = settings.model_copy(update={"store_dir": store_dir})
-    run_ingest([REPO / "seeds"], settings=settings)
+    run_ingest([REPO / "seeds"], settings)
     return settings
 
 

@@ -33,7 +33,7 @@ UPDATE = "Mise à jour : le bilan de ces combats a été révisé dans la soiré
 
 def make_corpus(directory: Path, articles: int, rng: random.Random) -> None:
     """Write ``articles`` synthetic articles: a title, 3 sections of 2-3 paragraphs of 2-4 seed sentences."""
-    from ingest.splitting import sentence_spans
+    from ingest.spans import sentence_spans
 
     text = SEED.read_text(encoding="utf-8")
     sentences = [text[s:e] for s, e in sentence_spans(text, 0, len(text)) if "\n" not in text[s:e]]
@@ -62,7 +62,7 @@ def measure(articles: int, threads: int, seed: int) -> dict[str, Any]:
         embedder = make_embedder(settings)
         embed_seconds = timed_embedding(embedder)
         started = time.perf_counter()
-        run_ingest([corpus], settings=settings)
+        run_ingest([corpus], settings)
         seconds = time.perf_counter() - started
         with open_store(settings, embedder, create=False) as store:
             documents, passages = len(store.articles()), store.count()
@@ -71,7 +71,7 @@ def measure(articles: int, threads: int, seed: int) -> dict[str, Any]:
         for path in corpus.iterdir():
             path.write_text(path.read_text(encoding="utf-8") + UPDATE + "\n", encoding="utf-8")
         started = time.perf_counter()
-        run_ingest([corpus], settings=settings)
+        run_ingest([corpus], settings)
         update_seconds = time.perf_counter() - started
         with open_store(settings, embedder, create=False) as store:
             updated = store.count()

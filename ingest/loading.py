@@ -1,4 +1,4 @@
-"""Read article files (.txt, .md, .html) into normalised :class:`~ingest.records.Article` records.
+"""Read article files (.txt, .md, .html) into normalised :class:`~ingest.articles.Article` records.
 
 Everything downstream (passage offsets, quote verification, highlighting) indexes ``Article.text``, so this module
 decides once what that text is:
@@ -9,9 +9,9 @@ decides once what that text is:
   paragraph or heading, blocks separated by a blank line. Offsets are relative to that visible text, never to the
   markup, so a quote copied from what the user reads can be found again.
 
-Headings become :class:`~ingest.records.Section` records. Markdown and HTML say which lines are headings; plain
+Headings become :class:`~ingest.articles.Section` records. Markdown and HTML say which lines are headings; plain
 text does not, so a short standalone line that does not end like a sentence is taken for one (see
-:func:`_looks_like_heading`). Every problem with an input raises :class:`~assistant.errors.UserError` with a
+:func:`_looks_like_heading`). Every problem with an input raises :class:`~ingest.errors.CorpusError` with a
 one-line message saying what to do, before anything is written to the store.
 """
 
@@ -26,8 +26,9 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from assistant.errors import UserError
-from ingest.records import Article, Section
+from ingest.articles import Article, Section
+from ingest.errors import CorpusError
+from ingest.spans import paragraph_spans
 
 #: File suffix (lower case) -> how the file is read.
 SUPPORTED_SUFFIXES: dict[str, str] = {".txt": "text", ".md": "markdown", ".html": "html", ".htm": "html"}
@@ -74,18 +75,18 @@ def collect_files(paths: Sequence[Path]) -> list[Path]:
     files: list[Path] = []
     for path in paths:
         if not path.exists():
-            raise UserError(f"{path}: no such file or directory; check the path")
+            raise CorpusError(f"{path}: no such file or directory; check the path")
         if path.is_dir():
             found = sorted(_walk_supported(path))
             if not found:
                 kinds = ", ".join(SUPPORTED_SUFFIXES)
-                raise UserError(f"{path}: no article files ({kinds}) in this directory; point at the articles")
+                raise CorpusError(f"{path}: no article files ({kinds}) in this directory; point at the articles")
             files.extend(found)
         elif path.suffix.lower() in SUPPORTED_SUFFIXES:
             files.append(path)
         else:
             kinds = ", ".join(SUPPORTED_SUFFIXES)
-            raise UserError(f"{path}: unsupported file type {path.suffix or '(none)'!r}; give {kinds} files")
+            raise CorpusError(f"{path}: unsupported file type {path.suffix or '(none)'!r}; give {kinds} files")
     unique: dict[Path, Path] = {}
     for file in files:
         unique.setdefault(file.resolve(), file)
@@ -104,7 +105,7 @@ def load_articles(paths: Sequence[Path], *, max_bytes: int | None = None) -> lis
     for file in collect_files(paths):
         article = load_article(file, max_bytes=max_bytes)
         if article.doc_id in seen:
-            raise UserError(
+            raise CorpusError(
                 f"{file}: same document id {article.doc_id!r} as {seen[article.doc_id]}; rename one of them"
             )
         seen[article.doc_id] = str(file)
@@ -121,7 +122,7 @@ def load_article(path: Path, *, max_bytes: int | None = None) -> Article:
     kind = SUPPORTED_SUFFIXES.get(path.suffix.lower())
     if kind is None:
         kinds = ", ".join(SUPPORTED_SUFFIXES)
-        raise UserError(f"{path}: unsupported file type {path.suffix or '(none)'!r}; give {kinds} files")
+        raise CorpusError(f"{path}: unsupported file type {path.suffix or '(none)'!r}; give {kinds} files")
     raw = _read_text(path, max_bytes)
     if kind == "text":
         text = normalise_text(raw)
@@ -134,7 +135,7 @@ def load_article(path: Path, *, max_bytes: int | None = None) -> Article:
             title_hint, html = None, raw
         text, sections, html_title = _html_to_text(html, image_alt=kind == "markdown")
         if not text:
-            raise UserError(f"{path}: no visible text in this file; check that it holds the article")
+            raise CorpusError(f"{path}: no visible text in this file; check that it holds the article")
         title = title_hint or html_title or _first_line(text)
     return Article(
         doc_id=doc_id_for(path),
@@ -177,29 +178,6 @@ def doc_id_for(path: Path) -> str:
     return slug
 
 
-def paragraph_spans(text: str) -> list[tuple[int, int]]:
-    """Paragraphs of normalised text as ``(start, end)`` offsets, leading indentation excluded.
-
-    If the text has blank lines, paragraphs are the blank-line separated blocks (hard-wrapped text, and the
-    output of the Markdown/HTML readers); otherwise every line is a paragraph (the seed article's layout).
-    """
-    pattern = re.compile(r"[^\n](?:.|\n(?!\n))*" if "\n\n" in text else r"[^\n]+")
-    return trimmed_spans(text, (match.span() for match in pattern.finditer(text)))
-
-
-def trimmed_spans(text: str, spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
-    """The spans with surrounding white space cut off; spans that held only white space are dropped."""
-    trimmed = []
-    for start, end in spans:
-        while start < end and text[start].isspace():
-            start += 1
-        while end > start and text[end - 1].isspace():
-            end -= 1
-        if start < end:
-            trimmed.append((start, end))
-    return trimmed
-
-
 # --------------------------------------------------------------------------------------------------------------
 # Reading bytes
 
@@ -221,41 +199,41 @@ def _read_text(path: Path, max_bytes: int | None) -> str:
     try:
         mode = path.stat().st_mode
         if not stat.S_ISREG(mode):
-            raise UserError(f"{path}: not a regular file (a device, pipe or socket); give a .txt, .md or .html file")
+            raise CorpusError(f"{path}: not a regular file (a device, pipe or socket); give a .txt, .md or .html file")
         with path.open("rb") as handle:
             data = handle.read() if max_bytes is None else handle.read(max_bytes + 1)
     except FileNotFoundError:
-        raise UserError(f"{path}: no such file or directory; check the path") from None
+        raise CorpusError(f"{path}: no such file or directory; check the path") from None
     except IsADirectoryError:
-        raise UserError(f"{path}: is a directory, not an article file; pass the directory itself") from None
+        raise CorpusError(f"{path}: is a directory, not an article file; pass the directory itself") from None
     except OSError as error:
-        raise UserError(f"{path}: cannot read ({error.strerror}); check its permissions") from None
+        raise CorpusError(f"{path}: cannot read ({error.strerror}); check its permissions") from None
     if max_bytes is not None and len(data) > max_bytes:
         size = max(path.stat().st_size, len(data))
-        raise UserError(
+        raise CorpusError(
             f"{path}: {size / 1e6:.1f} MB is over the {max_bytes / 1e6:g} MB limit for one article; split it, "
             "or raise ASSISTANT_MAX_ARTICLE_BYTES"
         )
     if not data.strip():
-        raise UserError(f"{path}: file is empty (or only whitespace); remove it or add the article text")
+        raise CorpusError(f"{path}: file is empty (or only whitespace); remove it or add the article text")
     utf16 = _utf16_encoding(data)
     if utf16:
         target = shlex.quote(str(path.with_suffix(".utf8" + path.suffix)))
-        raise UserError(
+        raise CorpusError(
             f"{path}: is UTF-16, not UTF-8; convert it: iconv -f {utf16} -t utf-8 {shlex.quote(str(path))} > {target}"
         )
     if _looks_binary(data):
-        raise UserError(f"{path}: looks like a binary file, not a text article; give a .txt, .md or .html file")
+        raise CorpusError(f"{path}: looks like a binary file, not a text article; give a .txt, .md or .html file")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
         target = shlex.quote(str(path.with_suffix(".utf8" + path.suffix)))
-        raise UserError(
+        raise CorpusError(
             f"{path}: not valid UTF-8 (byte 0x{data[error.start]:02x} at offset {error.start}); convert it, "
             f"e.g. iconv -f latin1 -t utf-8 {shlex.quote(str(path))} > {target}"
         ) from None
     if not text.strip():
-        raise UserError(f"{path}: file is empty (or only whitespace); remove it or add the article text")
+        raise CorpusError(f"{path}: file is empty (or only whitespace); remove it or add the article text")
     return text
 
 

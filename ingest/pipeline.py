@@ -18,11 +18,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Protocol
 
-from assistant.errors import UserError
-from assistant.settings import Settings, get_settings
-from ingest.embedding import BATCH_SIZE, make_embedder
+from ingest.articles import Article, Passage
+from ingest.config import IngestConfig
+from ingest.embedding import BATCH_SIZE, Embedder, make_embedder
+from ingest.errors import CorpusError
 from ingest.loading import load_articles
-from ingest.records import Article, Passage
 from ingest.splitting import split_article
 from ingest.store import IngestOutcome, open_store
 
@@ -34,27 +34,26 @@ class _Advance(Protocol):
     def __call__(self, done: int) -> None: ...
 
 
-def run_ingest(paths: Sequence[Path], store_dir: Path | None = None, *, settings: Settings | None = None) -> int:
+def run_ingest(
+    paths: Sequence[Path], config: IngestConfig, *, store_dir: Path | None = None, embedder: Embedder | None = None
+) -> int:
     """Ingest the articles at ``paths`` (files or directories) into the store; print a one-line summary.
 
-    ``store_dir`` overrides the settings' store directory (the ``--store`` option). Returns the exit status (0);
-    every expected failure is raised as :class:`~assistant.errors.UserError`.
+    ``store_dir`` overrides ``config.store_dir`` (the ``--store`` option); ``embedder`` replaces the configured one
+    (a test's). Returns the exit status (0); every expected failure is raised as :class:`~ingest.errors.CorpusError`.
     """
     started = time.perf_counter()
-    settings = settings or get_settings()
-    if store_dir is not None:
-        settings = settings.model_copy(update={"store_dir": store_dir})
-
-    articles = load_articles(list(paths), max_bytes=settings.max_article_bytes)
-    split = [(article, split_article(article, settings.chunk_size)) for article in articles]
+    articles = load_articles(list(paths), max_bytes=config.max_article_bytes)
+    split = [(article, split_article(article, config.chunk_size)) for article in articles]
     for article, passages in split:
         if not passages:
-            raise UserError(f"{article.source}: only headings, no text to index; check that it holds the article")
+            raise CorpusError(f"{article.source}: only headings, no text to index; check that it holds the article")
 
     outcomes: list[IngestOutcome] = []
     # Ingest is a batch job: it embeds with every core, where a question is embedded with one (see embedding.py).
-    embedder = make_embedder(settings.model_copy(update={"embed_threads": settings.ingest_threads}))
-    with open_store(settings, embedder) as store, store.writing():
+    if embedder is None:
+        embedder = make_embedder(config, threads=config.ingest_threads)
+    with open_store(config, embedder, store_dir=store_dir) as store, store.writing():
         pending: list[tuple[Article, list[Passage]]] = []
         for article, passages in split:
             if store.is_current(article, passages):

@@ -1,7 +1,7 @@
 """The passage store: ChromaDB collections holding passages, their vectors and the articles they come from.
 
-Layout (one store = one Chroma database, embedded ``PersistentClient`` in ``settings.store_dir`` or a
-``chroma run`` server when ``settings.chroma_host`` is set):
+Layout (one store = one Chroma database, embedded ``PersistentClient`` in ``config.store_dir`` or a
+``chroma run`` server when ``config.chroma_host`` is set):
 
 * ``<collection>``: one record per passage. Document = passage text; metadata = doc_id, passage_id, version,
   revision, key (``doc_id|revision``), start, end, section, paragraph, position, title; cosine space. The
@@ -58,10 +58,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Concatenate, Literal, ParamSpec, TypeVar
 
-from assistant.errors import UserError
-from assistant.settings import Settings
+from ingest.articles import Article, Passage, Section
+from ingest.config import CorpusConfig, StoreConfig
 from ingest.embedding import BATCH_SIZE, Embedder, EmbedderIdentity, make_embedder
-from ingest.records import Article, Passage, Section
+from ingest.errors import CorpusError
 
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
@@ -108,21 +108,28 @@ def revision_of(passages: Sequence[Passage]) -> str:
 
 
 def open_store(
-    settings: Settings, embedder: Embedder | None = None, *, create: bool = True, check_identity: bool = True
+    config: CorpusConfig,
+    embedder: Embedder | None = None,
+    *,
+    store_dir: Path | None = None,
+    create: bool = True,
+    check_identity: bool = True,
 ) -> PassageStore:
-    """Open the store the settings point at, with the configured embedder unless one is given.
+    """Open the store the configuration points at, with the configured embedder unless one is given.
 
-    ``create=False`` is for readers: a store that was never ingested into is then a :class:`UserError` telling
+    ``store_dir`` overrides ``config.store_dir`` (the ``--store`` option).
+
+    ``create=False`` is for readers: a store that was never ingested into is then a :class:`CorpusError` telling
     the user to run ``assistant ingest``, instead of an empty result. ``check_identity=False`` opens a store built
     with another embedder too (for ``assistant doctor``, which reports the mismatch next to what else it finds);
     its searches are then meaningless.
     """
-    embedder = embedder if embedder is not None else make_embedder(settings)
-    return PassageStore(settings, embedder, create=create, check_identity=check_identity)
+    embedder = embedder if embedder is not None else make_embedder(config)
+    return PassageStore(config, embedder, store_dir=store_dir, create=create, check_identity=check_identity)
 
 
 def _server_errors(method: Callable[Concatenate[PassageStore, _P], _R]) -> Callable[Concatenate[PassageStore, _P], _R]:
-    """Turn a lost connection to a Chroma server into a one-line :class:`UserError`.
+    """Turn a lost connection to a Chroma server into a one-line :class:`CorpusError`.
 
     A server can stop or restart under a running chat: that question must get a message, not a traceback, and
     the next one an answer (the HTTP client reconnects by itself once the server is back).
@@ -137,8 +144,8 @@ def _server_errors(method: Callable[Concatenate[PassageStore, _P], _R]) -> Calla
 
             if not store.server_mode or not isinstance(error, httpx.TransportError):
                 raise
-            host, port = store.settings.chroma_host, store.settings.chroma_port
-            raise UserError(
+            host, port = store.config.chroma_host, store.config.chroma_port
+            raise CorpusError(
                 f"lost the connection to the Chroma server at {host}:{port} ({type(error).__name__}); check that "
                 "`chroma run` is running there, then try again"
             ) from None
@@ -150,15 +157,22 @@ class PassageStore:
     """Passages and articles in ChromaDB, written atomically and read consistently (see the module docstring)."""
 
     def __init__(
-        self, settings: Settings, embedder: Embedder, *, create: bool = True, check_identity: bool = True
+        self,
+        config: StoreConfig,
+        embedder: Embedder,
+        *,
+        store_dir: Path | None = None,
+        create: bool = True,
+        check_identity: bool = True,
     ) -> None:
-        self.settings = settings
+        self.config = config
         self.embedder = embedder
-        self.server_mode = settings.chroma_host is not None
+        self.store_dir = Path(store_dir if store_dir is not None else config.store_dir)
+        self.server_mode = config.chroma_host is not None
         self.location = (
-            f"chroma://{settings.chroma_host}:{settings.chroma_port}/{settings.collection}"
+            f"chroma://{config.chroma_host}:{config.chroma_port}/{config.collection}"
             if self.server_mode
-            else str(settings.store_dir)
+            else str(self.store_dir)
         )
         self._write_depth = 0
         self._file_lock: Any = None
@@ -167,7 +181,7 @@ class PassageStore:
         try:
             self._open_collections()
             if self._passages is None and not create:
-                raise UserError(f"no articles in store {self.location}; run `assistant ingest PATH` first")
+                raise CorpusError(f"no articles in store {self.location}; run `assistant ingest PATH` first")
             if self._passages is not None and check_identity:
                 self._check_identity(self._passages)
         except BaseException:
@@ -176,9 +190,9 @@ class PassageStore:
         self._index_sees = self._active()
 
     def _open_collections(self) -> None:
-        self._passages: Collection | None = self._get_collection(self.settings.collection)
-        self._catalog: Collection | None = self._get_collection(self.settings.collection + CATALOG_SUFFIX)
-        self._generation: Collection | None = self._get_collection(self.settings.collection + GENERATION_SUFFIX)
+        self._passages: Collection | None = self._get_collection(self.config.collection)
+        self._catalog: Collection | None = self._get_collection(self.config.collection + CATALOG_SUFFIX)
+        self._generation: Collection | None = self._get_collection(self.config.collection + GENERATION_SUFFIX)
 
     # ----------------------------------------------------------------------------------------------------------
     # Lifecycle
@@ -198,7 +212,7 @@ class PassageStore:
     def writing(self) -> Iterator[None]:
         """Hold the store's write lock for a batch of ingests (re-entrant; ``ingest`` takes it by itself too).
 
-        Acquiring never waits: a second writer gets a :class:`UserError` at once, naming the holder's pid. The
+        Acquiring never waits: a second writer gets a :class:`CorpusError` at once, naming the holder's pid. The
         first acquisition also creates the collections if needed and garbage-collects passages left by a crash.
         """
         if self._write_depth == 0:
@@ -240,7 +254,7 @@ class PassageStore:
         progress; without it the store embeds the passages itself.
         """
         if not passages:
-            raise UserError(f"{article.source}: no passages to index (is the article only headings?)")
+            raise CorpusError(f"{article.source}: no passages to index (is the article only headings?)")
         for passage in passages:
             if passage.doc_id != article.doc_id or article.text[passage.start : passage.end] != passage.text:
                 raise ValueError(f"passage {passage.id} does not belong to article {article.doc_id}")
@@ -470,7 +484,7 @@ class PassageStore:
             result = self._catalog.get(ids=[doc_id], include=["documents", "metadatas"])
             if result["ids"]:
                 return _article(doc_id, result["documents"][0], result["metadatas"][0])
-        raise UserError(f"no article {doc_id!r} in store {self.location}; run `assistant ingest` on it")
+        raise CorpusError(f"no article {doc_id!r} in store {self.location}; run `assistant ingest` on it")
 
     @_server_errors
     def articles(self) -> list[Article]:
@@ -560,13 +574,13 @@ class PassageStore:
 
     def _snapshot_of(self, token: str | None, metadata: dict[str, Any]) -> _CatalogSnapshot:
         active = {doc_id: str(meta["revision"]) for doc_id, meta in metadata.items()}
-        payload = json.dumps([self.location, self.settings.collection, sorted(active.items())])
+        payload = json.dumps([self.location, self.config.collection, sorted(active.items())])
         state = hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
         return _CatalogSnapshot(token, metadata, active, state)
 
     def _generation_token(self) -> str | None:
         if self._generation is None:
-            self._generation = self._get_collection(self.settings.collection + GENERATION_SUFFIX)
+            self._generation = self._get_collection(self.config.collection + GENERATION_SUFFIX)
             if self._generation is None:
                 return None
         result = self._generation.get(ids=[_GENERATION_ID], include=["metadatas"])
@@ -601,30 +615,30 @@ class PassageStore:
 
         chroma_settings = ChromaSettings(anonymized_telemetry=False)
         if self.server_mode:
-            host, port = self.settings.chroma_host, self.settings.chroma_port
+            host, port = self.config.chroma_host, self.config.chroma_port
             try:
                 client = chromadb.HttpClient(host=host, port=port, settings=chroma_settings)
                 client.heartbeat()
             except Exception as error:
-                raise UserError(
+                raise CorpusError(
                     f"cannot reach the Chroma server at {host}:{port} ({type(error).__name__}); start it with "
                     f"`chroma run --path DIR --host {host} --port {port}` or unset ASSISTANT_CHROMA_HOST"
                 ) from None
             return client
-        store_dir = Path(self.settings.store_dir)
+        store_dir = self.store_dir
         if not store_dir.is_dir() and not create:
-            raise UserError(f"no store at {store_dir}; run `assistant ingest PATH` first")
+            raise CorpusError(f"no store at {store_dir}; run `assistant ingest PATH` first")
         try:
             store_dir.mkdir(parents=True, exist_ok=True)
         except OSError as error:
-            raise UserError(
+            raise CorpusError(
                 f"store directory {store_dir} cannot be created ({error.strerror or error}); "
                 "choose a writable directory with --store or ASSISTANT_STORE_DIR"
             ) from None
         try:
             return chromadb.PersistentClient(path=str(store_dir), settings=chroma_settings)
         except Exception as error:
-            raise UserError(
+            raise CorpusError(
                 f"cannot open store {store_dir} ({type(error).__name__}: {str(error).splitlines()[0]}); "
                 "check its permissions or use another --store"
             ) from None
@@ -644,7 +658,7 @@ class PassageStore:
         identity = self.embedder.identity
         if self._passages is None:
             self._passages = self._client.get_or_create_collection(
-                self.settings.collection,
+                self.config.collection,
                 embedding_function=None,
                 configuration={"hnsw": {"space": "cosine"}},
                 metadata={
@@ -657,11 +671,11 @@ class PassageStore:
             self._check_identity(self._passages)
         if self._catalog is None:
             self._catalog = self._client.get_or_create_collection(
-                self.settings.collection + CATALOG_SUFFIX, embedding_function=None, metadata={"schema": SCHEMA}
+                self.config.collection + CATALOG_SUFFIX, embedding_function=None, metadata={"schema": SCHEMA}
             )
         if self._generation is None:
             self._generation = self._client.get_or_create_collection(
-                self.settings.collection + GENERATION_SUFFIX, embedding_function=None, metadata={"schema": SCHEMA}
+                self.config.collection + GENERATION_SUFFIX, embedding_function=None, metadata={"schema": SCHEMA}
             )
 
     def _check_identity(self, collection: Collection) -> None:
@@ -669,12 +683,12 @@ class PassageStore:
         meta = collection.metadata or {}
         stored = _identity_of(meta)
         if stored is None:
-            raise UserError(
+            raise CorpusError(
                 f"collection {collection.name!r} in store {self.location} was not created by `assistant ingest`; "
                 "use another --store or ASSISTANT_COLLECTION"
             )
         if meta.get("schema") != SCHEMA:
-            raise UserError(
+            raise CorpusError(
                 f"store {self.location} has layout version {meta.get('schema')}, this assistant needs {SCHEMA}; "
                 "re-ingest into a new --store"
             )
@@ -685,7 +699,7 @@ class PassageStore:
             self.embedder.identity.describe() if (stored.backend, stored.model) == (backend, model) else
             f"{backend}/{model}"
         )
-        raise UserError(
+        raise CorpusError(
             f"store {self.location} was built with {stored.describe()} but the configured embedder is "
             f"{configured}; re-ingest into a new --store or set {stored.settings_hint()}"
         )
@@ -695,7 +709,7 @@ class PassageStore:
             return
         from filelock import FileLock, Timeout
 
-        store_dir = Path(self.settings.store_dir)
+        store_dir = self.store_dir
         if self._file_lock is None:
             self._file_lock = FileLock(str(store_dir / LOCK_NAME), timeout=0)
         try:
@@ -705,12 +719,12 @@ class PassageStore:
                 holder = (store_dir / PID_NAME).read_text().strip() or "unknown"
             except OSError:
                 holder = "unknown"
-            raise UserError(
+            raise CorpusError(
                 f"store {store_dir} is being written by another process (pid {holder}); "
                 "wait for it or use another --store"
             ) from None
         except OSError as error:
-            raise UserError(
+            raise CorpusError(
                 f"store directory {store_dir} is not writable ({error.strerror or error}); "
                 "choose a writable directory with --store or ASSISTANT_STORE_DIR"
             ) from None
@@ -718,7 +732,7 @@ class PassageStore:
             (store_dir / PID_NAME).write_text(f"{os.getpid()}\n")
         except OSError as error:
             self._file_lock.release()
-            raise UserError(
+            raise CorpusError(
                 f"store directory {store_dir} is not writable ({error.strerror or error}); "
                 "choose a writable directory with --store or ASSISTANT_STORE_DIR"
             ) from None
@@ -727,7 +741,7 @@ class PassageStore:
         if self._file_lock is None:
             return
         with contextlib.suppress(OSError):
-            (Path(self.settings.store_dir) / PID_NAME).unlink()
+            (self.store_dir / PID_NAME).unlink()
         self._file_lock.release()
 
     @staticmethod

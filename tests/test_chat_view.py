@@ -18,7 +18,7 @@ from assistant.citations import Citation, Claim
 from assistant.errors import UserError
 from assistant.llm import LLMCutOff
 from assistant.offline_page import strip_remote_assets
-from ingest.records import Passage
+from ingest.articles import Passage
 
 REPO = Path(__file__).resolve().parents[1]
 # Located without importing it: importing chainlit creates .files/ (and default config files) in the cwd.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from assistant.citations import Evidence, number_evidence, render, unsupported_numbers, verify
-from ingest.records import Passage
+from ingest.articles import Passage
 
 ARTICLE = (
     "Les troupes envoyées par Bamako ont subi de lourdes pertes. Une quinzaine de mercenaires russes seraient "

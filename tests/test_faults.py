@@ -378,7 +378,7 @@ def test_chroma_server_restart_during_a_chat(
     chroma.start()
     try:
         settings = make_settings(chroma_host="127.0.0.1", chroma_port=port, store_dir=tmp_path / "unused")
-        assert run_ingest([seed_path], settings=settings) == 0
+        assert run_ingest([seed_path], settings) == 0
         with open_store(settings, embedder, create=False) as store:
             before = store_contents(store)
         stub = stubs("ok")

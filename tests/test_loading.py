@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from assistant.errors import UserError
-from ingest.loading import collect_files, doc_id_for, load_article, load_articles, normalise_text, paragraph_spans
+from ingest.errors import CorpusError
+from ingest.loading import collect_files, doc_id_for, load_article, load_articles, normalise_text
+from ingest.spans import paragraph_spans
 
 SEED_SUBHEADINGS = ["« En signe de soutien et de solidarité »", "De nombreuses exactions"]
 
@@ -161,7 +162,7 @@ def test_directories_are_walked_recursively_in_order(tmp_path: Path) -> None:
 
 
 def _one_line_error(paths: list[Path]) -> str:
-    with pytest.raises(UserError) as caught:
+    with pytest.raises(CorpusError) as caught:
         load_articles(paths)
     message = str(caught.value)
     assert "\n" not in message and message

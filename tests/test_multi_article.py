@@ -18,8 +18,8 @@ from assistant.chain import AnswerChain
 from assistant.citations import number_evidence
 from assistant.language import detect_language
 from assistant.settings import Settings
+from ingest.articles import Article
 from ingest.loading import load_article
-from ingest.records import Article
 from ingest.splitting import split_article
 from ingest.store import PassageStore, open_store
 

