@@ -34,10 +34,11 @@ from chainlit.types import ThreadDict
 from assistant import auth, chat_view, offline_page
 from assistant import history as chat_history
 from assistant.chain import Answer, Step, Token, Turn
-from assistant.chat_view import LABELS, LOOKUP_COMMAND, LOOKUP_IDS, SidePanel
+from assistant.chat_view import LOOKUP_COMMAND, LOOKUP_IDS, SidePanel
 from assistant.errors import USER_ERRORS
-from assistant.language import Language, answer_language
 from assistant.settings import Settings, get_settings
+from assistant.text.catalogue import CATALOGUE
+from assistant.text.language import Language, answer_language
 
 if TYPE_CHECKING:
     from assistant.chain import AnswerChain, Event
@@ -212,7 +213,7 @@ async def _offer_lookup() -> None:
             {
                 "id": LOOKUP_COMMAND[lang],
                 "icon": "quote",
-                "description": LABELS[lang]["lookup_command"],
+                "description": CATALOGUE[lang]["lookup_command"],
                 "button": True,
                 "persistent": False,
             }
@@ -310,7 +311,7 @@ async def _lookup(text: str) -> None:
 
     lang = _ui_language()
     if not text.strip():
-        await cl.Message(content=LABELS[lang]["lookup_empty"].format(command=LOOKUP_COMMAND[lang])).send()
+        await cl.Message(content=CATALOGUE[lang]["lookup_empty"].format(command=LOOKUP_COMMAND[lang])).send()
         return
     try:
         result = await cl.make_async(lambda: lookup_in_store(text, ENGINE.store()))()

@@ -21,54 +21,42 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from assistant.text.lexicon import (
+    DETERMINERS,
+    NAME_STOP_WORDS,
+    PERSON_ROLES,
+    REPORTING_VERBS_PAST,
+    REPORTING_VERBS_PRESENT,
+    SUBJECT_PRONOUNS,
+)
 from ingest.spans import paragraph_spans, sentence_spans
 
-_PRESENT = (
-    r"dit|déclare|écrit|affirme|indique|précise|ajoute|explique|souligne|assure|estime|annonce|poursuit|conclut|"
-    r"lance|martèle|insiste|témoigne|raconte|confie|rapporte|commente|répond|prévient|avertit|note|observe|relève|"
-    r"résume|tranche|déplore|regrette|dénonce|reconnaît|admet|rappelle|promet|interroge|s['’]interroge|"
-    r"s['’]insurge|s['’]indigne|s['’]exclame"
-)
-_PAST = (
-    r"dit|déclaré|écrit|affirmé|indiqué|précisé|ajouté|expliqué|souligné|assuré|estimé|annoncé|poursuivi|conclu|"
-    r"lancé|martelé|insisté|témoigné|raconté|confié|rapporté|commenté|répondu|prévenu|averti|noté|observé|relevé|"
-    r"résumé|tranché|déploré|regretté|dénoncé|reconnu|admis|rappelé|promis|revendiqué|proposé|qualifié|jugé|"
-    r"démenti|accusé|évoqué|publié|posté|tweeté"
-)
-_PRONOUN = r"il|elle|ils|elles|on"
 #: A reporting verb in inverted order (after a quote, or as an incise), with its pronoun when it has one.
 _INVERTED = re.compile(
-    rf"(?:(?:a|avait|ont|avaient)-t?-?(?P<p1>{_PRONOUN})\s+(?:{_PAST})"
-    rf"|(?:{_PRESENT})(?:-t)?-(?P<p2>{_PRONOUN})"
-    rf"|(?:a|avait|ont|avaient)\s+(?:{_PAST})"
+    rf"(?:(?:a|avait|ont|avaient)-t?-?(?P<p1>{SUBJECT_PRONOUNS})\s+(?:{REPORTING_VERBS_PAST})"
+    rf"|(?:{REPORTING_VERBS_PRESENT})(?:-t)?-(?P<p2>{SUBJECT_PRONOUNS})"
+    rf"|(?:a|avait|ont|avaient)\s+(?:{REPORTING_VERBS_PAST})"
     r"|se\s+conclut|se\s+termine|s['’]achève|lit-on\s+dans|peut-on\s+lire\s+dans|selon"
-    rf"|(?:{_PRESENT})"
+    rf"|(?:{REPORTING_VERBS_PRESENT})"
     r"|said|says|wrote|writes|told|added|according\s+to)\b",
     re.IGNORECASE,
 )
 #: Subject + reporting verb before a quote: "X a déclaré : « ...", "X ont revendiqué une « ... »".
-_SUBJECT_VERB = re.compile(rf"\s(?:a|ont|avait|avaient)\s+(?:{_PAST})\b|\s(?:{_PRESENT})\s*:", re.IGNORECASE)
+_SUBJECT_VERB = re.compile(
+    rf"\s(?:a|ont|avait|avaient)\s+(?:{REPORTING_VERBS_PAST})\b|\s(?:{REPORTING_VERBS_PRESENT})\s*:", re.IGNORECASE
+)
 _SELON = re.compile(r"\b(?:selon|d['’]après|according to)\s+(?P<np>[^,.;:«»()]+)", re.IGNORECASE)
 _DEMONSTRATIVE = re.compile(r"^(?:ce|cet|cette|ces|this|that)\s+(?P<noun>[\w-]+)", re.IGNORECASE)
-_PERSON_ROLES = (
-    r"porte-parole|président|présidente|ministre|chef|cheffe|responsable|dirigeant|dirigeante|commandant|général|"
-    r"colonel|capitaine|lieutenant|directeur|directrice|secrétaire|ambassadeur|ambassadrice|représentant|"
-    r"représentante|officier|conseiller|conseillère|député|députée|sénateur|sénatrice|maire|gouverneur|juge|"
-    r"procureur|procureure|avocat|avocate|témoin|habitant|habitante|expert|experte|analyste|chercheur|chercheuse|"
-    r"journaliste|militant|militante|leader|émir|imam|roi|reine|premier ministre|"
-    r"spokesperson|spokesman|spokeswoman|president|minister|official|leader|commander|ambassador"
-)
-_DETERMINER = r"(?:un|une|le|la|les|l['’]|son|sa|ses|leur|leurs|des|du|ce|cet|cette|the|a|an)"
 #: Words that end a noun phrase: verbs (auxiliaries, modals, pronominal forms, reporting verbs) and relatives.
 _NP_STOP = (
     rf"(?:a|ont|avait|avaient|est|sont|était|étaient|sera|serait|seraient|aurait|auraient|va|vont|doit|peut|veut|"
-    rf"fait|se|s['’]\w*|ne|n['’]\w*|qui|que|dont|et|ou|{_PRESENT}|has|have|had|is|was|were|will|said|says|who)\b"
+    rf"fait|se|s['’]\w*|ne|n['’]\w*|qui|que|dont|et|ou|{REPORTING_VERBS_PRESENT}|"
+    r"has|have|had|is|was|were|will|said|says|who)\b"
 )
 _ROLE_NP = re.compile(
-    rf"\b(?:{_DETERMINER}\s*)?(?:[\w-]+\s+)?(?:{_PERSON_ROLES})\b(?:\s+(?!{_NP_STOP})[\w’'()\-]+){{0,8}}",
+    rf"\b(?:{DETERMINERS}\s*)?(?:[\w-]+\s+)?(?:{PERSON_ROLES})\b(?:\s+(?!{_NP_STOP})[\w’'()\-]+){{0,8}}",
     re.IGNORECASE,
 )
-_NAME_STOP = {"le", "la", "les", "l", "un", "une", "des", "dans", "en", "au", "aux", "pour", "selon", "avec", "the"}
 _NAME = re.compile(r"\b[A-ZÀ-Ý][\w’'-]+(?:\s+(?:de |du |des |d’|d'|el |al |ben |bin |van |von )?[A-ZÀ-Ý][\w’'-]+)+")
 _OPENERS, _CLOSERS = "«“", "»”"
 _MAX_SPEAKER = 200
@@ -188,7 +176,7 @@ def _subject_of(text: str, start: int, end: int) -> Attribution | None:
     for verb in _SUBJECT_VERB.finditer(text, start, end):
         clause_start = max(start, text.rfind(",", start, verb.start()) + 1, text.rfind("»", start, verb.start()) + 1)
         np_start, np_end = _trim(text, clause_start, verb.start())
-        if np_end > np_start and not re.fullmatch(_PRONOUN, text[np_start:np_end], re.IGNORECASE):
+        if np_end > np_start and not re.fullmatch(SUBJECT_PRONOUNS, text[np_start:np_end], re.IGNORECASE):
             return Attribution(text[np_start:np_end], text[np_start : verb.end()].rstrip(" :"), np_start, verb.end())
     return None
 
@@ -232,7 +220,7 @@ def _person_before(text: str, before: int) -> str | None:
         return text[slice(*_trim(text, last.start(), last.end()))]
     names = [
         m for m in _NAME.finditer(text, window_start, before)
-        if not _inside(m.start(), quoted) and m.group().split()[0].lower() not in _NAME_STOP
+        if not _inside(m.start(), quoted) and m.group().split()[0].lower() not in NAME_STOP_WORDS
     ]
     return names[-1].group() if names else None
 

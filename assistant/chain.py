@@ -30,10 +30,11 @@ from assistant.citations import (
     verify,
 )
 from assistant.errors import UserError
-from assistant.language import Language, answer_language, detect_language
 from assistant.prompts import load_prompt
 from assistant.retrieval import HybridRetriever
 from assistant.settings import Settings
+from assistant.text.catalogue import CATALOGUE
+from assistant.text.language import Language, answer_language, detect_language
 from ingest.articles import Passage
 from ingest.store import PassageStore
 
@@ -44,10 +45,6 @@ MAX_CLAIMS = 3
 MAX_EVIDENCE = 3
 MAX_REPLY_TOKENS = 400
 HISTORY_TURNS = 3
-CUT_NOTICE = {
-    "fr": "La question a été coupée à ses {limit} premiers caractères.",
-    "en": "The question was cut to its first {limit} characters.",
-}
 _TEXT_FIELD = re.compile(r'"text"\s*:\s*"((?:[^"\\]|\\.)*)')
 _REFUSAL = re.compile(
     r"(does not|doesn't|do not|don't) (say|mention|specify|state|provide|give|contain)|not (mentioned|specified|"
@@ -326,10 +323,10 @@ class AnswerChain:
         if answer.abstained and asks_whether_known(standalone):
             hedge = uncertain_sentence(standalone, evidence, retrieved)
             if hedge is not None:
-                not_known = [(load_prompt("not_known", language).strip(), [hedge.key])]
+                not_known = [(CATALOGUE[language]["not_known"], [hedge.key])]
                 answer = self._verified(question, standalone, language, not_known, evidence, retrieved)
         if cut:
-            answer.notice = CUT_NOTICE[language].format(limit=self.settings.max_question_chars)
+            answer.notice = CATALOGUE[language]["question_cut"].format(limit=self.settings.max_question_chars)
         answer.seconds = time.perf_counter() - started
         yield answer
 
@@ -344,7 +341,7 @@ class AnswerChain:
 
     def _refused(self, question: str, language: Language, started: float, reason: str) -> Answer:
         """The refusal for a question the model is not asked at all."""
-        refusal = load_prompt("refusal", language).strip()
+        refusal = CATALOGUE[language]["refusal"]
         answer = Answer(question, question, language, refusal, abstained=True, dropped=[reason])
         answer.seconds = time.perf_counter() - started
         return answer
@@ -385,5 +382,5 @@ class AnswerChain:
             answer.claims = claims
             answer.answer = render(claims)
         else:
-            answer.answer = load_prompt("refusal", language).strip()
+            answer.answer = CATALOGUE[language]["refusal"]
         return answer

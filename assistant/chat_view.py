@@ -20,69 +20,16 @@ from dataclasses import dataclass
 from assistant.chain import Answer
 from assistant.citations import Citation
 from assistant.errors import USER_ERRORS
-from assistant.language import Language
 from assistant.lookup import LookupResult
+from assistant.text.catalogue import CATALOGUE
+from assistant.text.language import Language
 from ingest.articles import Passage
 
 _ASCII_PUNCTUATION = re.compile(r"([!\"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~])")
 _LEADING_SPACE = re.compile(r"(?<=\n)[ \t]+")
 
-LABELS: dict[Language, dict[str, str]] = {
-    "fr": {
-        # Step names must stay ASCII: Chainlit 2.12 asks /avatars/<step name> and rejects other characters (HTTP 400).
-        "rewrite": "Reformulation de la question",
-        "retrieve": "Recherche des passages",
-        "retry": "Nouvel essai apres verification",
-        "nearest": "Passage le plus proche",
-        "section": "Section",
-        "paragraph": "paragraphe",
-        "characters": "caractères",
-        "notice": "Remarque",
-        "exact": "Trouvé tel quel dans l'article",
-        "approximate": "Trouvé avec quelques différences (similarité {score})",
-        "translation": "Correspondance probable, par le sens (traduction ; similarité {score})",
-        "not_found": "Introuvable : ce texte n'apparaît pas dans les articles enregistrés.",
-        "original": "Texte original",
-        "speaker": "Qui parle",
-        "no_speaker": "L'article n'attribue pas ce passage à une personne : c'est sa propre narration.",
-        "source": "source",
-        "lookup_empty": "Collez après /{command} la phrase ou la citation à retrouver dans l'article.",
-        "error": "Désolé, je n'ai pas pu répondre : {reason}",
-        "llm_down": "le modèle de langue ne répond pas ({detail}). Vérifiez qu'il tourne, puis reposez la question.",
-        "internal": "erreur interne ({detail}). Reposez la question ; si elle revient, voyez le journal du serveur.",
-        "cut_off": "la réponse du modèle a atteint sa longueur maximale avant d'être complète, elle ne peut donc pas "
-        "être vérifiée. Reposez la question, plus courte ou plus précise.",
-        "lookup_command": "Vérifier une citation : où est-elle dans l'article, qui parle ?",
-    },
-    "en": {
-        "rewrite": "Rewritten question",
-        "retrieve": "Retrieved passages",
-        "retry": "Asked again after verification",
-        "nearest": "Nearest passage",
-        "section": "Section",
-        "paragraph": "paragraph",
-        "characters": "characters",
-        "notice": "Note",
-        "exact": "Found word for word in the article",
-        "approximate": "Found with a few differences (similarity {score})",
-        "translation": "Probable match by meaning (translation; similarity {score})",
-        "not_found": "Not found: this text does not appear in the stored articles.",
-        "original": "Original text",
-        "speaker": "Speaker",
-        "no_speaker": "The article does not attribute this passage to anyone: it is the article's own narration.",
-        "source": "source",
-        "lookup_empty": "Paste after /{command} the sentence or quote to find in the article.",
-        "error": "Sorry, I could not answer: {reason}",
-        "llm_down": "the language model is not answering ({detail}). Check that it is running, then ask again.",
-        "internal": "internal error ({detail}). Ask again; if it happens again, see the server log.",
-        "cut_off": "the model's reply reached its length limit before it was complete, so it cannot be verified. "
-        "Ask again, with a shorter or more precise question.",
-        "lookup_command": "Check a quote: where is it in the article, who is speaking?",
-    },
-}
-
 #: The lookup command's id per UI language (shown on the composer's button), and every id accepted.
-LOOKUP_COMMAND: dict[Language, str] = {"fr": "citation", "en": "lookup"}
+LOOKUP_COMMAND: dict[Language, str] = {language: texts["lookup_id"] for language, texts in CATALOGUE.items()}
 LOOKUP_IDS = frozenset(LOOKUP_COMMAND.values())
 
 
@@ -121,7 +68,7 @@ def answer_markdown(answer: Answer, offset: int = 0) -> str:
     Markers are numbered from ``offset + 1``: Chainlit 2.12 opens the side panel with every side element of the
     chat after each answer, so numbering sources across the conversation keeps each one distinct there.
     """
-    labels = LABELS[answer.language]
+    labels = CATALOGUE[answer.language]
     colon = " :" if answer.language == "fr" else ":"
     if answer.claims:
         body = " ".join(
@@ -172,7 +119,7 @@ def passage_markdown(passage: Passage, language: Language, number: int | None = 
 
 def lookup_markdown(result: LookupResult, language: Language, offset: int = 0) -> tuple[str, list[SidePanel]]:
     """The lookup reply: what kind of match, where, the original text, who speaks; and its source panel."""
-    labels = LABELS[language]
+    labels = CATALOGUE[language]
     colon = " :" if language == "fr" else ":"
     if not result.found:
         return f"**{labels['not_found']}**", []
@@ -213,7 +160,7 @@ def lookup_markdown(result: LookupResult, language: Language, offset: int = 0) -
 
 def steps_label(name: str, language: Language) -> str:
     """The visible name of a chain stage shown as a collapsed step."""
-    return LABELS[language].get(name, name)
+    return CATALOGUE[language].get(name, name)
 
 
 def step_output(output: str) -> str:
@@ -223,14 +170,14 @@ def step_output(output: str) -> str:
 
 def error_markdown(reason: str, language: Language) -> str:
     """A failure as one clear chat message (the reason is escaped: it may quote the question)."""
-    return "⚠️ " + LABELS[language]["error"].format(reason=escape_markdown(reason))
+    return "⚠️ " + CATALOGUE[language]["error"].format(reason=escape_markdown(reason))
 
 
 def failure_reason(error: BaseException, language: Language) -> str:
     """Why an answer failed, in the user's words: a reply cut off at the model's length limit and the LLM being
     unreachable or slow are told apart from a bug; any other user error (:data:`~assistant.errors.USER_ERRORS`)
     already says what to do."""
-    labels = LABELS[language]
+    labels = CATALOGUE[language]
     detail = type(error).__name__
     names = _class_names(error)
     if names & {"LLMCutOff", "LengthFinishReasonError"}:
@@ -280,7 +227,7 @@ def _panel(
 
 
 def _where(title: str, section: str, paragraph: int, span: tuple[int, int] | None, language: Language) -> str:
-    labels = LABELS[language]
+    labels = CATALOGUE[language]
     parts = []
     if title:
         parts.append(f"« {escape_markdown(title)} »")
@@ -295,22 +242,14 @@ def _where(title: str, section: str, paragraph: int, span: tuple[int, int] | Non
 
 def starters(language: Language, quote: str | None) -> list[tuple[str, str, str | None]]:
     """(label, message, command) of the welcome screen's starters; the last checks a quote from the article."""
-    if language == "fr":
-        items: list[tuple[str, str, str | None]] = [
-            ("De quoi parle l'article ?", "De quoi parle l'article ?", None),
-            ("Que s'est-il passé, où et quand ?", "Que s'est-il passé, où et quand ?", None),
-            ("Qui est cité, et que dit-il ?", "Qui est cité dans l'article, et que dit-il ?", None),
-        ]
-        if quote:
-            items.append(("Qui a dit cette phrase ?", quote, LOOKUP_COMMAND["fr"]))
-    else:
-        items = [
-            ("What is the article about?", "What is the article about?", None),
-            ("What happened, where and when?", "What happened, where and when?", None),
-            ("Who is quoted, and what do they say?", "Who is quoted in the article, and what do they say?", None),
-        ]
-        if quote:
-            items.append(("Who said this?", quote, LOOKUP_COMMAND["en"]))
+    texts = CATALOGUE[language]
+    items: list[tuple[str, str, str | None]] = [
+        (texts["starter_about"], texts["starter_about"], None),
+        (texts["starter_events"], texts["starter_events"], None),
+        (texts["starter_quoted_label"], texts["starter_quoted"], None),
+    ]
+    if quote:
+        items.append((texts["starter_quote_check"], quote, LOOKUP_COMMAND[language]))
     return items
 
 

@@ -10,11 +10,11 @@ model can still get wrong: ids that do not exist, claims with no evidence, figur
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
-from assistant.retrieval import tokenize
+from assistant.text.lexicon import COUNT_WORDS, NUMBER_WORDS
+from assistant.text.normalise import content_words, normalise, tokenize, word_stems
 from ingest.articles import Passage
 from ingest.spans import sentence_spans
 
@@ -34,26 +34,8 @@ _NAME_QUESTION = re.compile(
     r"what are the names|what is .{0,40} called|what was .{0,40} called)\b",
     re.IGNORECASE,
 )
-_COUNT_WORD = re.compile(
-    r"\b(deux|trois|quatre|cinq|six|sept|huit|neuf|dix|onze|douze|quinze|vingt|trente|cent|mille|million|"
-    r"dizaines?|douzaines?|quinzaines?|vingtaines?|centaines?|milliers?|"
-    r"two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|hundreds?|"
-    r"thousands?|millions?|dozens?)\b",
-    re.IGNORECASE,
-)
+_COUNT_WORD = re.compile(rf"\b({COUNT_WORDS})\b", re.IGNORECASE)
 
-#: Number words (accent-free, as :func:`tokenize` gives them) and the figure each stands for.
-NUMBER_WORDS = {
-    word: figure
-    for figure, words in (
-        ("1", "un une one"), ("2", "deux two"), ("3", "trois three"), ("4", "quatre four"), ("5", "cinq five"),
-        ("6", "six"), ("7", "sept seven"), ("8", "huit eight"), ("9", "neuf nine"), ("10", "dix dizaine ten"),
-        ("11", "onze eleven"), ("12", "douze douzaine twelve dozen"), ("15", "quinze quinzaine fifteen"),
-        ("20", "vingt vingtaine twenty"), ("30", "trente trentaine thirty"), ("100", "cent centaine hundred"),
-        ("1000", "mille thousand"),
-    )
-    for word in words.split()
-}  # fmt: skip
 #: Questions that ask whether something is known: the article's own "it is not known" is their answer.
 _KNOWN_QUESTION = re.compile(
     r"\b(is it (known|clear|certain|confirmed|sure)|do (we|they|you) know|does anyone know|"
@@ -144,14 +126,6 @@ def number_evidence(passages: Sequence[Passage]) -> list[Evidence]:
     return evidence
 
 
-def normalise(text: str) -> str:
-    """Fold what a model or a user changes without meaning to: case, accents' form, quote marks, spaces."""
-    text = unicodedata.normalize("NFKC", text).casefold()
-    text = re.sub(r"[’‘`´]", "'", text)
-    text = re.sub(r"[«»“”„\"]", '"', text)
-    return re.sub(r"\s+", " ", text).strip()
-
-
 def unsupported_numbers(claim: str, evidence: Iterable[Evidence]) -> list[str]:
     """Figures in the claim that no cited sentence states about the claim's subject.
 
@@ -160,11 +134,11 @@ def unsupported_numbers(claim: str, evidence: Iterable[Evidence]) -> list[str]:
     junta...") is not support. A bare answer ("Since 2023.") needs only a cited sentence holding the figure.
     A figure the sentence spells in words counts ("une quinzaine" holds 15).
     """
-    stems = _stems(_NUMBER.sub(" ", claim))
+    stems = word_stems(_NUMBER.sub(" ", claim))
     held = {
         n
         for e in evidence
-        if len(stems) < SUBJECT_STEMS or stems & _stems(_NUMBER.sub(" ", e.text))
+        if len(stems) < SUBJECT_STEMS or stems & word_stems(_NUMBER.sub(" ", e.text))
         for n in _figures(e.text)
     }
     return [n for n in _NUMBER.findall(claim) if n.replace(",", ".") not in held]
@@ -174,11 +148,6 @@ def _figures(text: str) -> set[str]:
     """The figures a sentence states, in digits or in words."""
     digits = {n.replace(",", ".") for n in _NUMBER.findall(text)}
     return digits | {NUMBER_WORDS[w] for w in tokenize(text) if w in NUMBER_WORDS}
-
-
-def _stems(text: str) -> set[str]:
-    """Four-letter, accent-free prefixes of the longer words: "junte" and "junta" meet, across languages."""
-    return {w[:4] for w in tokenize(text) if len(w) > 4}
 
 
 def _claim_names(claim: str) -> list[str]:
@@ -242,10 +211,10 @@ def uncertain_sentence(question: str, evidence: Sequence[Evidence], ranked: Sequ
     question that asks whether something is known, that sentence is the answer, and it is checked here in code:
     it must state the uncertainty and share a word with what the question asks about.
     """
-    asked = _stems(_KNOWN_QUESTION.sub(" ", normalise(question)))
+    asked = word_stems(_KNOWN_QUESTION.sub(" ", normalise(question)))
     for passage in ranked:
         for item in evidence:
-            if item.passage.id == passage.id and states_uncertainty(item.text) and asked & _stems(item.text):
+            if item.passage.id == passage.id and states_uncertainty(item.text) and asked & word_stems(item.text):
                 return item
     return None
 
@@ -265,18 +234,13 @@ def repoint(claim: str, cited: list[Evidence], context: Sequence[Evidence]) -> l
     missing = unsupported_names(claim, cited, context)
     if not missing:
         return cited
-    words = _content_words(_NAME.sub(" ", claim))
+    words = content_words(_NAME.sub(" ", claim))
     holders = [e for e in context if all(name in e.text for name in missing)]
-    scored = [(len(words & _content_words(e.text)), e) for e in holders]
+    scored = [(len(words & content_words(e.text)), e) for e in holders]
     best = max(scored, key=lambda pair: pair[0], default=(0, None))
     if best[1] is not None and best[0] >= REPOINT_WORDS and best[0] >= REPOINT_SHARE * len(words):
         return [best[1]]
     return cited
-
-
-def _content_words(text: str) -> set[str]:
-    """Five-letter, accent-free prefixes of the longer words: "signé" meets "signed", "commandant" not "communiqué"."""
-    return {w[:5] for w in tokenize(text) if len(w) > 4}
 
 
 def off_topic(question: str, claim: str, cited: Iterable[Evidence]) -> bool:
@@ -285,10 +249,10 @@ def off_topic(question: str, claim: str, cited: Iterable[Evidence]) -> bool:
     Small models echo the prompt's example or drift to another subject while citing a real sentence; a claim
     that answers restates some of the question or of its evidence. Short answers ("Saturday.") are exempt.
     """
-    stems = _stems(claim)
+    stems = word_stems(claim)
     if len(stems) < SUBJECT_STEMS:
         return False
-    return not stems & (_stems(question) | {s for e in cited for s in _stems(e.text)})
+    return not stems & (word_stems(question) | {s for e in cited for s in word_stems(e.text)})
 
 
 def obeys_orders(claim: str, cited: Iterable[Evidence], context: Iterable[Evidence]) -> bool:

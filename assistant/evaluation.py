@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from assistant.chain import Answer, AnswerChain
-from assistant.citations import normalise
 from assistant.errors import UserError
-from assistant.language import detect_language
 from assistant.prompts import load_prompt
+from assistant.text.language import detect_language
+from assistant.text.normalise import normalise
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ in the article, what are the exact original words, and who is speaking. The sear
 the most to the least certain, and the result says which one matched:
 
 1. **exact**: the text is in the article once case, quote marks, apostrophes and spacing are folded the same way
-   the answer verification folds them (:func:`assistant.citations.normalise`); offsets are mapped back, so the
+   the answer verification folds them (:func:`assistant.text.normalise.normalise`); offsets are mapped back, so the
    span returned is the article's own text, typographic quotes included;
 2. **approximate**: a few words changed or dropped. The best window of the article (runs of one to three
    sentences, and word windows about as long as the text) by :class:`difflib.SequenceMatcher` ratio;
@@ -27,9 +27,10 @@ from difflib import SequenceMatcher
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from assistant.attribution import Attribution, attribute
-from assistant.citations import normalise
 from assistant.errors import UserError
-from assistant.language import detect_language
+from assistant.text.catalogue import CATALOGUE
+from assistant.text.language import detect_language
+from assistant.text.normalise import fold, normalise
 from ingest.articles import Article, Passage
 from ingest.spans import paragraph_spans, sentence_spans
 
@@ -184,33 +185,6 @@ def find_exact(needle: str, text: str) -> tuple[int, int] | None:
     return origin[at], origin[at + len(needle) - 1] + 1
 
 
-def fold(text: str) -> tuple[str, list[int]]:
-    """``normalise(text)`` built character by character, with the original offset of every folded character.
-
-    Whitespace runs become one space (mapped to the run's first character) and leading/trailing whitespace is
-    dropped, exactly as :func:`normalise` does for the whole string; the article text is NFC, so folding
-    character by character composes nothing differently.
-    """
-    chars: list[str] = []
-    origin: list[int] = []
-    space_at: int | None = None
-    for index, char in enumerate(text):
-        if char.isspace():
-            if chars and space_at is None:
-                space_at = index
-            continue
-        piece = normalise(char)
-        if not piece:
-            continue
-        if space_at is not None:
-            chars.append(" ")
-            origin.append(space_at)
-            space_at = None
-        chars.extend(piece)
-        origin.extend([index] * len(piece))
-    return "".join(chars), origin
-
-
 def locate(article: Article, offset: int) -> tuple[str, int]:
     """Section heading and paragraph index of ``offset``, by the splitter's rule, so they match citations.
 
@@ -237,7 +211,8 @@ def _cleaned(text: str) -> tuple[str, str | None]:
     notice = None
     if len(query) > MAX_LOOKUP_CHARS:
         query = query[:MAX_LOOKUP_CHARS].rsplit(" ", 1)[0]
-        notice = f"The text was cut to its first {len(query)} characters."
+        # the lookup has no language of its own: its notice is English, in the CLI and in the chat
+        notice = CATALOGUE["en"]["lookup_cut"].format(limit=len(query))
     previous = None
     while previous != query:
         previous = query

@@ -13,8 +13,6 @@ in Python over every passage for every query word: 50 ms at 10k passages, ten ti
 from __future__ import annotations
 
 import math
-import re
-import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -26,6 +24,7 @@ from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict, Field
 from scipy import sparse
 
+from assistant.text.normalise import tokenize
 from ingest.articles import Passage
 from ingest.store import PassageStore
 
@@ -36,14 +35,6 @@ RRF_K = 60
 BM25_K1 = 1.5
 BM25_B = 0.75
 BM25_EPSILON = 0.25
-_TOKEN = re.compile(r"\w+")
-
-
-def tokenize(text: str) -> list[str]:
-    """Lower-cased, accent-free word tokens: « Qaïda » and "Qaida" must meet in BM25."""
-    folded = unicodedata.normalize("NFKD", text.casefold())
-    plain = "".join(c for c in folded if not unicodedata.combining(c))
-    return [t for t in _TOKEN.findall(plain) if len(t) > 1]
 
 
 def reciprocal_rank_fusion(rankings: Sequence[Sequence[str]], k: int = RRF_K) -> list[str]:

@@ -33,8 +33,8 @@ from benchlib import REPO, default_out, fmt, forget_prompt_states, percentile, p
 from assistant.chain import Answer, Step, Token
 from assistant.citations import Citation
 from assistant.evaluation import Case, Outcome, Report, judge, load_cases
-from assistant.language import answer_language
 from assistant.settings import Settings
+from assistant.text.language import answer_language
 
 DEV = REPO.parent / "shared" / "eval" / "dev.jsonl"
 NAIVE_PROMPT = (

@@ -18,9 +18,9 @@ from rich.console import Console
 from rich.table import Table
 
 from assistant.evaluation import holds_gold, load_cases
-from assistant.language import detect_language
 from assistant.retrieval import HybridRetriever
 from assistant.settings import get_settings
+from assistant.text.language import detect_language
 from ingest.store import open_store
 
 

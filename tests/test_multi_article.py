@@ -16,8 +16,8 @@ from langchain_core.language_models.fake_chat_models import FakeListChatModel
 import assistant.chain
 from assistant.chain import AnswerChain
 from assistant.citations import number_evidence
-from assistant.language import detect_language
 from assistant.settings import Settings
+from assistant.text.language import detect_language
 from ingest.articles import Article
 from ingest.loading import load_article
 from ingest.splitting import split_article

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from servers import free_port, wait_http
 
-from assistant.chat_view import LABELS
+from assistant.text.catalogue import CATALOGUE as LABELS
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "bench"))

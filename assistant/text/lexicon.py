@@ -1,0 +1,75 @@
+"""The French and English words the checks in code rely on, in one place.
+
+Each list serves one reading of a text: which language a question is in (function words), which figure a word
+stands for, which words say a quantity, and how an article reports speech (reporting verbs, roles, determiners).
+Lists written as regular-expression alternatives (``a|b|c``) are used inside the patterns of the module that reads
+them; the patterns themselves stay with their check. The passage splitter's abbreviations live in
+``ingest.splitting``: ingest imports nothing from the assistant.
+"""
+
+from __future__ import annotations
+
+#: Function words that tell French from English (:func:`assistant.text.language.detect_language`).
+FRENCH_FUNCTION_WORDS = frozenset(
+    """le la les un une des du de d l au aux et ou est sont a ont qui que quoi quel quelle quels quelles
+    quand comment pourquoi où combien dans sur pour par avec sans ce cette ces son sa ses leur leurs il elle
+    ils elles on nous vous je tu ne pas plus se s qu c été être avoir fait selon depuis lors vers entre
+    chez dit y en mais donc car très aussi tout tous toute toutes est-ce peut-on""".split()
+)
+ENGLISH_FUNCTION_WORDS = frozenset(
+    """the a an and or is are was were be been has have had who what which when where why how many much
+    in on for by with without this that these those his her its their it they we you i not no more do
+    does did of to from at as according since about into did can could would should will whom whose
+    there any""".split()
+)
+
+#: Number words (accent-free, as :func:`assistant.text.normalise.tokenize` gives them) and the figure each stands for.
+NUMBER_WORDS = {
+    word: figure
+    for figure, words in (
+        ("1", "un une one"), ("2", "deux two"), ("3", "trois three"), ("4", "quatre four"), ("5", "cinq five"),
+        ("6", "six"), ("7", "sept seven"), ("8", "huit eight"), ("9", "neuf nine"), ("10", "dix dizaine ten"),
+        ("11", "onze eleven"), ("12", "douze douzaine twelve dozen"), ("15", "quinze quinzaine fifteen"),
+        ("20", "vingt vingtaine twenty"), ("30", "trente trentaine thirty"), ("100", "cent centaine hundred"),
+        ("1000", "mille thousand"),
+    )
+    for word in words.split()
+}  # fmt: skip
+
+#: Words that state a quantity without a figure, as regular-expression alternatives.
+COUNT_WORDS = (
+    r"deux|trois|quatre|cinq|six|sept|huit|neuf|dix|onze|douze|quinze|vingt|trente|cent|mille|million|"
+    r"dizaines?|douzaines?|quinzaines?|vingtaines?|centaines?|milliers?|"
+    r"two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|hundreds?|"
+    r"thousands?|millions?|dozens?"
+)
+
+#: French (and a few English) reporting verbs, present and past participle, as regular-expression alternatives.
+REPORTING_VERBS_PRESENT = (
+    r"dit|déclare|écrit|affirme|indique|précise|ajoute|explique|souligne|assure|estime|annonce|poursuit|conclut|"
+    r"lance|martèle|insiste|témoigne|raconte|confie|rapporte|commente|répond|prévient|avertit|note|observe|relève|"
+    r"résume|tranche|déplore|regrette|dénonce|reconnaît|admet|rappelle|promet|interroge|s['’]interroge|"
+    r"s['’]insurge|s['’]indigne|s['’]exclame"
+)
+REPORTING_VERBS_PAST = (
+    r"dit|déclaré|écrit|affirmé|indiqué|précisé|ajouté|expliqué|souligné|assuré|estimé|annoncé|poursuivi|conclu|"
+    r"lancé|martelé|insisté|témoigné|raconté|confié|rapporté|commenté|répondu|prévenu|averti|noté|observé|relevé|"
+    r"résumé|tranché|déploré|regretté|dénoncé|reconnu|admis|rappelé|promis|revendiqué|proposé|qualifié|jugé|"
+    r"démenti|accusé|évoqué|publié|posté|tweeté"
+)
+#: Subject pronouns of an inverted reporting verb (``écrit-il``).
+SUBJECT_PRONOUNS = r"il|elle|ils|elles|on"
+#: Roles that name a person who can speak (``un porte-parole``, ``le ministre``).
+PERSON_ROLES = (
+    r"porte-parole|président|présidente|ministre|chef|cheffe|responsable|dirigeant|dirigeante|commandant|général|"
+    r"colonel|capitaine|lieutenant|directeur|directrice|secrétaire|ambassadeur|ambassadrice|représentant|"
+    r"représentante|officier|conseiller|conseillère|député|députée|sénateur|sénatrice|maire|gouverneur|juge|"
+    r"procureur|procureure|avocat|avocate|témoin|habitant|habitante|expert|experte|analyste|chercheur|chercheuse|"
+    r"journaliste|militant|militante|leader|émir|imam|roi|reine|premier ministre|"
+    r"spokesperson|spokesman|spokeswoman|president|minister|official|leader|commander|ambassador"
+)
+DETERMINERS = r"(?:un|une|le|la|les|l['’]|son|sa|ses|leur|leurs|des|du|ce|cet|cette|the|a|an)"
+#: Words that start a capitalised run without being part of a name.
+NAME_STOP_WORDS = {
+    "le", "la", "les", "l", "un", "une", "des", "dans", "en", "au", "aux", "pour", "selon", "avec", "the"
+}  # fmt: skip
