@@ -11,12 +11,10 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Callable, Generator, Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import cache
 from typing import Any
-
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
 from assistant.citations import (
     Citation,
@@ -30,6 +28,7 @@ from assistant.citations import (
     verify,
 )
 from assistant.errors import UserError
+from assistant.llm.protocol import ChatModel, Message
 from assistant.prompts import load_prompt
 from assistant.retrieval import HybridRetriever
 from assistant.settings import Settings
@@ -195,17 +194,10 @@ def streamed_text(buffer: str) -> str:
 class AnswerChain:
     """Answers questions about the stored articles with a chat model reached through the openai package."""
 
-    def __init__(
-        self,
-        settings: Settings,
-        store: PassageStore,
-        chat_model: Any,
-        response_format: Callable[[dict[str, Any]], dict[str, Any]],
-    ):
+    def __init__(self, settings: Settings, store: PassageStore, chat_model: ChatModel) -> None:
         self.settings = settings
         self.store = store
         self.chat_model = chat_model
-        self.response_format = response_format
         self.retriever = HybridRetriever(
             store=store, k=settings.top_k, mode=settings.retrieval, translate=self.translate
         )
@@ -214,8 +206,8 @@ class AnswerChain:
 
     def translate(self, question: str) -> str:
         """The question in French, for searching French articles with an English question."""
-        messages = [SystemMessage(load_prompt("translate_question")), HumanMessage(question)]
-        return str(self.chat_model.invoke(messages, max_tokens=120).content).strip() or question
+        messages = [Message("system", load_prompt("translate_question")), Message("user", question)]
+        return self.chat_model.complete(messages, max_tokens=120).strip() or question
 
     def in_language(self, claims: list[Claim], language: Language) -> list[Claim]:
         """The claims in the answer language: a small model often answers an English question in French."""
@@ -223,8 +215,8 @@ class AnswerChain:
         for claim in claims:
             text = claim.text
             if detect_language(text, default=language) != language:
-                messages = [SystemMessage(load_prompt("translate_answer", language)), HumanMessage(text)]
-                text = str(self.chat_model.invoke(messages, max_tokens=200).content).strip() or claim.text
+                messages = [Message("system", load_prompt("translate_answer", language)), Message("user", text)]
+                text = self.chat_model.complete(messages, max_tokens=200).strip() or claim.text
             translated.append(Claim(text=text, citations=claim.citations))
         return translated
 
@@ -232,11 +224,11 @@ class AnswerChain:
         """A follow-up made standalone from the last turns; the question itself when there is no history."""
         if not history:
             return question
-        messages: list[BaseMessage] = [SystemMessage(load_prompt("rewrite"))]
+        messages = [Message("system", load_prompt("rewrite"))]
         for turn in history[-HISTORY_TURNS:]:
-            messages += [HumanMessage(turn.question), AIMessage(turn.answer)]
-        messages.append(HumanMessage(question))
-        rewritten = str(self.chat_model.invoke(messages, max_tokens=120).content).strip()
+            messages += [Message("user", turn.question), Message("assistant", turn.answer)]
+        messages.append(Message("user", question))
+        rewritten = self.chat_model.complete(messages, max_tokens=120).strip()
         return rewritten.splitlines()[0].strip() if rewritten else question
 
     def context_passages(self, retrieved: Sequence[Passage]) -> list[Passage]:
@@ -248,7 +240,7 @@ class AnswerChain:
 
     def messages(
         self, question: str, language: Language, evidence: Sequence[Evidence], focus: Sequence[Evidence] = ()
-    ) -> list[BaseMessage]:
+    ) -> list[Message]:
         """System prompt with the numbered articles first (the stable, cached part), the question last.
 
         ``focus`` sentences (the best retrieved passage) are repeated after the question as a likely excerpt.
@@ -259,18 +251,17 @@ class AnswerChain:
             user = load_prompt("answer_user_excerpt", language).replace("{excerpt}", excerpt)
         else:
             user = load_prompt("answer_user", language)
-        return [SystemMessage(system), HumanMessage(user.replace("{question}", question))]
+        return [Message("system", system), Message("user", user.replace("{question}", question))]
 
     def claims_reply(
         self, question: str, language: Language, evidence: Sequence[Evidence], focus: Sequence[Evidence]
     ) -> Generator[Token, None, str]:
         """Ask for the claims under the schema; yield the claim text as it streams, return the whole reply."""
         schema = claims_schema([e.key for e in evidence])
-        constrained = self.chat_model.bind(response_format=self.response_format(schema))
         buffer, shown = "", ""
         messages = self.messages(question, language, evidence, focus)
-        for chunk in constrained.stream(messages, max_tokens=MAX_REPLY_TOKENS):
-            buffer += str(chunk.content)
+        for chunk in self.chat_model.stream(messages, max_tokens=MAX_REPLY_TOKENS, schema=schema):
+            buffer += chunk
             text = streamed_text(buffer)
             if len(text) > len(shown) and text.startswith(shown):
                 yield Token(text[len(shown) :])
@@ -285,7 +276,7 @@ class AnswerChain:
         """
         evidence = number_evidence(self.context_passages([]))
         if evidence:
-            self.chat_model.invoke(self.messages("", "en", evidence), max_tokens=1)
+            self.chat_model.complete(self.messages("", "en", evidence), max_tokens=1)
 
     # -- the chain ------------------------------------------------------------------------------------------
 

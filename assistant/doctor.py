@@ -179,7 +179,9 @@ def check_llm(settings: Settings) -> Check:
             "`assistant ask` starts it"
         )
 
-    from assistant.llm import LLMBadReply, LLMUnavailable, complete_text, display_url, llm_endpoint, llm_errors
+    from assistant.llm.client import complete_text
+    from assistant.llm.endpoint import display_url, llm_endpoint
+    from assistant.llm.errors import LLMBadReply, LLMUnavailable, llm_errors
 
     probe = settings.model_copy(update={"llm_timeout": min(settings.llm_timeout, _PROBE_TIMEOUT_S),
                                         "llm_max_retries": 0})  # fmt: skip
@@ -209,7 +211,7 @@ def check_llm(settings: Settings) -> Check:
 
 def check_model_files(settings: Settings) -> Check:
     """The GGUF file the embedded server would load: the user's, or the bundled one (assembled, or its parts)."""
-    from assistant.model_files import QWEN_CODER_1_5B, locate_parts, verified_copy
+    from assistant.llm.model_files import QWEN_CODER_1_5B, locate_parts, verified_copy
 
     if settings.llm_base_url:
         return Check("model files", "skip", "not used: ASSISTANT_LLM_BASE_URL points at an LLM server")

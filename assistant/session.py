@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import partial
 
 from assistant.chain import AnswerChain
 from assistant.settings import Settings
@@ -13,9 +12,10 @@ from assistant.settings import Settings
 @contextmanager
 def open_chain(settings: Settings) -> Iterator[AnswerChain]:
     """An :class:`AnswerChain` over the configured store and LLM; the embedded LLM server stops on exit."""
-    from assistant.llm import llm_endpoint, make_chat_model, response_format
+    from assistant.llm.client import OpenAIChatModel
+    from assistant.llm.endpoint import llm_endpoint
     from ingest.store import open_store
 
     store = open_store(settings, create=False)
     with llm_endpoint(settings) as endpoint:
-        yield AnswerChain(settings, store, make_chat_model(endpoint, settings), partial(response_format, endpoint))
+        yield AnswerChain(settings, store, OpenAIChatModel(endpoint, settings))

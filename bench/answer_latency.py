@@ -110,7 +110,8 @@ def ours(settings: Settings) -> Iterator[Answerer]:
 @contextlib.contextmanager
 def naive(settings: Settings) -> Iterator[Answerer]:
     """The cookbook chain: dense top-k, all passages in one prompt, plain streamed completion, no checks."""
-    from assistant.llm import llm_endpoint, make_client
+    from assistant.llm.client import make_client
+    from assistant.llm.endpoint import llm_endpoint
     from ingest.store import open_store
 
     with open_store(settings, create=False) as store, llm_endpoint(settings) as endpoint:

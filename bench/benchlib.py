@@ -31,12 +31,13 @@ if str(REPO) not in sys.path:
 def forget_prompt_states(settings: Any) -> None:
     """Remove the embedded LLM's saved prompt states for these settings, so the next server starts truly cold.
 
-    They are a cache (``assistant/prompt_cache.py``), written again by the next run; nothing to do with an outside LLM.
+    They are a cache (``assistant/llm/prompt_cache.py``), written again by the next run; nothing to do with an outside
+    LLM.
     """
     import shutil
 
-    from assistant.local_server import prompt_state_dir
-    from assistant.model_files import bundled_model_path
+    from assistant.llm.local_server import prompt_state_dir
+    from assistant.llm.model_files import bundled_model_path
 
     if settings.llm_base_url is None:
         shutil.rmtree(prompt_state_dir(bundled_model_path(settings), settings), ignore_errors=True)

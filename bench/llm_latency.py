@@ -26,8 +26,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from assistant.llm import llm_endpoint, make_client  # noqa: E402
-from assistant.local_server import LocalLLMServer  # noqa: E402
+from assistant.llm.client import make_client  # noqa: E402
+from assistant.llm.endpoint import llm_endpoint  # noqa: E402
+from assistant.llm.local_server import LocalLLMServer  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
 
 QUESTIONS = [

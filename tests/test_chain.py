@@ -9,8 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from langchain_core.language_models.fake_chat_models import FakeListChatModel
-from pydantic import Field
+from doubles import ScriptedChatModel
 
 from assistant.chain import Answer, AnswerChain, Step, Token, Turn
 from assistant.citations import number_evidence
@@ -29,7 +28,7 @@ def store(settings: Settings, embedder, seed_path: Path) -> PassageStore:
 
 
 def _chain(settings: Settings, store: PassageStore, replies: list[str]) -> AnswerChain:
-    return AnswerChain(settings, store, FakeListChatModel(responses=replies), lambda schema: {"type": "json_object"})
+    return AnswerChain(settings, store, ScriptedChatModel(replies))
 
 
 def _key_of(store: PassageStore, words: str) -> str:
@@ -54,7 +53,7 @@ def test_streams_tokens_then_a_verified_answer(settings: Settings, store: Passag
 
 def test_invented_evidence_becomes_a_refusal_in_the_question_language(settings: Settings, store: PassageStore) -> None:
     reply = '{"claims": [{"evidence": ["S999"], "text": "Bamako has 2 million inhabitants."}]}'
-    answer = _chain(settings, store, [reply]).answer("What is the population of Bamako?")
+    answer = _chain(settings, store, [reply, reply]).answer("What is the population of Bamako?")
     assert answer.abstained and answer.citations == []
     assert answer.answer == "The article does not say."
     assert answer.retrieved, "a refusal still offers the nearest passage"
@@ -117,28 +116,14 @@ def test_a_reply_the_model_left_empty_is_not_asked_again(settings: Settings, sto
     assert answer.abstained and answer.answer == "L'article ne le dit pas."
 
 
-class _Recording(FakeListChatModel):
-    """A scripted model that keeps the messages of every request, to compare prompts."""
-
-    seen: list = Field(default_factory=list)
-
-    def _call(self, messages, stop=None, run_manager=None, **kwargs):  # type: ignore[no-untyped-def]
-        self.seen.append(messages)
-        return super()._call(messages, stop, run_manager, **kwargs)
-
-    def _stream(self, messages, stop=None, run_manager=None, **kwargs):  # type: ignore[no-untyped-def]
-        self.seen.append(messages)
-        yield from super()._stream(messages, stop, run_manager, **kwargs)
-
-
 def test_warming_up_reads_exactly_the_prompt_prefix_the_first_question_reuses(
     settings: Settings, store: PassageStore
 ) -> None:
-    model = _Recording(responses=["", '{"claims": []}'])
-    chain = AnswerChain(settings, store, model, lambda schema: {"type": "json_object"})
+    model = ScriptedChatModel(["", '{"claims": []}'])
+    chain = AnswerChain(settings, store, model)
     chain.warm()
     chain.answer("Qui a signé le communiqué ?")
-    warm, first = model.seen
+    warm, first = [request.messages for request in model.requests]
     assert warm[0].content == first[0].content, "the system prompt (instructions + articles) must be byte-identical"
     assert "Mohamed Elmaouloud Ramadane" in warm[0].content
 

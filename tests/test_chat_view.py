@@ -16,7 +16,7 @@ from assistant import chat_view
 from assistant.chain import Answer
 from assistant.citations import Citation, Claim
 from assistant.errors import UserError
-from assistant.llm import LLMCutOff
+from assistant.llm.errors import LLMCutOff
 from assistant.offline_page import strip_remote_assets
 from ingest.articles import Passage
 

@@ -210,7 +210,7 @@ def test_embedded_llama_cpp_server_killed_mid_answer(
         time.sleep(0.2)
     (server,) = _children(ask.process.pid)
     command = Path(f"/proc/{server}/cmdline").read_bytes().split(b"\0")
-    assert b"assistant.local_server" in command
+    assert b"assistant.llm.server_child" in command
     port = int(command[command.index(b"--port") + 1])
     while not _answers(f"http://127.0.0.1:{port}/v1/models"):  # the model is loaded
         assert time.monotonic() < deadline, "the embedded server did not start in 180 s"

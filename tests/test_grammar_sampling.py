@@ -15,7 +15,7 @@ import pytest
 from llama_cpp import Llama
 from llama_cpp.llama_grammar import LlamaGrammar
 
-from assistant import grammar_sampling
+from assistant.llm import grammar_sampling
 
 CLAIMS: dict[str, Any] = {
     "type": "object",

@@ -7,7 +7,6 @@ servers in a thread that refuse, fail, hang or answer garbage, and check the typ
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import re
@@ -26,27 +25,18 @@ from typing import Any
 import jsonschema
 import pytest
 
-from assistant import local_server
 from assistant.errors import UserError
-from assistant.llm import (
-    Endpoint,
-    LLMBadReply,
-    LLMCutOff,
-    LLMUnavailable,
-    complete_json,
-    complete_text,
-    json_mode,
-    llm_endpoint,
-    make_chat_model,
-    make_client,
-    response_format,
-    stream_text,
-)
-from assistant.local_server import LocalLLMServer
+from assistant.llm import local_server
+from assistant.llm.client import OpenAIChatModel, complete_text, make_client, response_format
+from assistant.llm.endpoint import Endpoint, json_mode, llm_endpoint
+from assistant.llm.errors import LLMBadReply, LLMCutOff, LLMUnavailable
+from assistant.llm.local_server import LocalLLMServer
+from assistant.llm.protocol import Message
 from assistant.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
 QUESTION = [{"role": "user", "content": "What is the capital of France? Answer in one sentence."}]
+QUESTION_MESSAGES = [Message("user", QUESTION[0]["content"])]
 # Deliberately unnatural for the question (an enum and a pattern): only constrained decoding produces it.
 ODD_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -102,36 +92,11 @@ def test_plain_completion(local_endpoint: Endpoint, local_settings: Settings) ->
 
 
 @needs_smollm
-def test_schema_constrained_json(local_endpoint: Endpoint, local_settings: Settings) -> None:
-    reply = complete_json(
-        make_client(local_endpoint, local_settings), QUESTION, ODD_SCHEMA, local_settings, max_tokens=80
-    )
-    jsonschema.validate(reply, ODD_SCHEMA)
-    assert reply["code"] in (7, 42)
-
-
-@needs_smollm
-def test_streaming(local_endpoint: Endpoint, local_settings: Settings) -> None:
-    pieces = list(stream_text(make_client(local_endpoint, local_settings), QUESTION, local_settings, max_tokens=24))
-    assert len(pieces) > 3
-    assert "Paris" in "".join(pieces)
-
-
-@needs_smollm
 def test_langchain_chat_model_streams_constrained_json(local_endpoint: Endpoint, local_settings: Settings) -> None:
-    model = make_chat_model(local_endpoint, local_settings, max_tokens=80)
-    assert model.temperature == 0
-    bound = model.bind(response_format=response_format(local_endpoint, ODD_SCHEMA))
-    text = "".join(str(chunk.content) for chunk in bound.stream(QUESTION))
+    model = OpenAIChatModel(local_endpoint, local_settings)
+    assert model.chat_openai.temperature == 0
+    text = "".join(model.stream(QUESTION_MESSAGES, max_tokens=80, schema=ODD_SCHEMA))
     jsonschema.validate(json.loads(text), ODD_SCHEMA)
-    assert complete_json(model, QUESTION, ODD_SCHEMA, local_settings, max_tokens=80)["code"] in (7, 42)
-
-
-@needs_smollm
-def test_reply_cut_at_token_limit_is_a_bad_reply(local_endpoint: Endpoint, local_settings: Settings) -> None:
-    with pytest.raises(LLMBadReply, match="token limit") as caught:
-        complete_json(make_client(local_endpoint, local_settings), QUESTION, ODD_SCHEMA, local_settings, max_tokens=3)
-    assert caught.value.raw is not None
 
 
 @needs_smollm
@@ -217,7 +182,7 @@ def test_server_exits_when_its_parent_is_killed(tmp_path: Path, child_env: Calla
         f"""
         import sys, time
         from pathlib import Path
-        from assistant.local_server import LocalLLMServer
+        from assistant.llm.local_server import LocalLLMServer
         from assistant.settings import Settings
         server = LocalLLMServer(Path({str(SMOLLM)!r}), Settings(_env_file=None, cache_dir={str(tmp_path)!r}))
         server.start()
@@ -363,25 +328,13 @@ def test_html_instead_of_json_is_a_bad_reply(fake_llm: Callable[..., FakeLLM], m
         complete_text(client, QUESTION, settings)
 
 
-def test_non_json_content_is_a_bad_reply_with_the_text(fake_llm: Callable[..., FakeLLM], make_settings) -> None:
-    server = fake_llm(lambda h: _send(h, 200, _completion("Sure! Paris is the capital.")))
-    client, settings = _remote(make_settings, server.url)
-    with pytest.raises(LLMBadReply, match="invalid JSON") as caught:
-        complete_json(client, QUESTION, ODD_SCHEMA, settings)
-    assert caught.value.raw == "Sure! Paris is the capital."
-
-
-def test_json_failing_the_schema_is_a_bad_reply(fake_llm: Callable[..., FakeLLM], make_settings) -> None:
-    server = fake_llm(lambda h: _send(h, 200, _completion('{"code": 8, "tag": "ABC", "cities": []}')))
-    client, settings = _remote(make_settings, server.url)
-    with pytest.raises(LLMBadReply, match="fails the schema at code"):
-        complete_json(client, QUESTION, ODD_SCHEMA, settings)
-
-
 def test_remote_servers_get_openai_structured_outputs(fake_llm: Callable[..., FakeLLM], make_settings) -> None:
     server = fake_llm(lambda h: _send(h, 200, _completion('{"code": 7, "tag": "CAB", "cities": ["Paris"]}')))
-    client, settings = _remote(make_settings, server.url)
-    assert complete_json(client, QUESTION, ODD_SCHEMA, settings) == {"code": 7, "tag": "CAB", "cities": ["Paris"]}
+    settings = make_settings(llm_base_url=server.url)
+    with llm_endpoint(settings) as endpoint:
+        model = OpenAIChatModel(endpoint, settings)
+    reply = model.complete(QUESTION_MESSAGES, max_tokens=80, schema=ODD_SCHEMA)
+    assert json.loads(reply) == {"code": 7, "tag": "CAB", "cities": ["Paris"]}
     sent = server.bodies[0]
     assert sent["response_format"] == {
         "type": "json_schema",
@@ -423,10 +376,12 @@ def test_stream_broken_mid_reply_is_translated(fake_llm: Callable[..., FakeLLM],
         handler.wfile.write(b"data: " + json.dumps(chunk).encode() + b"\n\ndata: {broken\n\n")
 
     server = fake_llm(broken_stream)
-    client, settings = _remote(make_settings, server.url)
+    settings = make_settings(llm_base_url=server.url)
+    with llm_endpoint(settings) as endpoint:
+        model = OpenAIChatModel(endpoint, settings)
     pieces: list[str] = []
     with pytest.raises(LLMBadReply, match="not valid JSON"):
-        pieces.extend(stream_text(client, QUESTION, settings))
+        pieces.extend(model.stream(QUESTION_MESSAGES, max_tokens=80))
     assert pieces == ["Par"]
 
 
@@ -447,10 +402,14 @@ def test_structured_reply_cut_off_is_a_cut_off_bad_reply(fake_llm: Callable[...,
     it must arrive as LLMCutOff with what came, not as an unknown error the chat calls internal."""
     streamed = fake_llm(_cut_off_stream)
     whole = fake_llm(lambda h: _send(h, 200, _completion('{"code": 7, "tag": "CA', "length")))
-    for server, call in ((streamed, lambda model: list(model.stream(QUESTION))), (whole, lambda m: m.invoke(QUESTION))):
+    calls = (
+        (streamed, lambda m: list(m.stream(QUESTION_MESSAGES, max_tokens=80, schema=ODD_SCHEMA))),
+        (whole, lambda m: m.complete(QUESTION_MESSAGES, max_tokens=80, schema=ODD_SCHEMA)),
+    )
+    for server, call in calls:
         settings = make_settings(llm_base_url=server.url, llm_max_retries=0)
         with llm_endpoint(settings) as endpoint:
-            model = make_chat_model(endpoint, settings).bind(response_format=response_format(endpoint, ODD_SCHEMA))
+            model = OpenAIChatModel(endpoint, settings)
         with pytest.raises(LLMCutOff, match="token limit") as caught:
             call(model)
         assert caught.value.raw == '{"code": 7, "tag": "CA'
@@ -496,26 +455,16 @@ def test_json_mode_follows_settings(make_settings: Callable[..., Settings]) -> N
     assert response_format("json_object", ODD_SCHEMA) == {"type": "json_object", "schema": ODD_SCHEMA}
 
 
-def test_chat_model_raises_typed_errors_sync_and_async(fake_llm: Callable[..., FakeLLM], make_settings) -> None:
+def test_chat_model_raises_typed_errors(fake_llm: Callable[..., FakeLLM], make_settings) -> None:
     server = fake_llm(lambda h: _send(h, 503, b'{"error": {"message": "loading model"}}'))
     settings = make_settings(llm_base_url=server.url, llm_max_retries=1)
     with llm_endpoint(settings) as endpoint:
-        model = make_chat_model(endpoint, settings)
-
-    async def consume() -> None:
-        await model.ainvoke("hi")
-
-    async def consume_stream() -> None:
-        async for _ in model.astream("hi"):
-            pass
-
-    for call in (lambda: model.invoke("hi"), lambda: list(model.stream("hi"))):
+        model = OpenAIChatModel(endpoint, settings)
+    hi = [Message("user", "hi")]
+    for call in (lambda: model.complete(hi, max_tokens=8), lambda: list(model.stream(hi, max_tokens=8))):
         with pytest.raises(LLMUnavailable, match=r"HTTP 503 \(2 attempts\): loading model"):
             call()
-    for coroutine in (consume, consume_stream):
-        with pytest.raises(LLMUnavailable, match="HTTP 503"):
-            asyncio.run(coroutine())
-    assert server.requests == 8
+    assert server.requests == 4
 
 
 @needs_smollm

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from assistant import model_files
 from assistant.errors import UserError
-from assistant.model_files import QWEN_CODER_1_5B, ModelSpec, assemble_model, bundled_model_path, locate_part
+from assistant.llm import model_files
+from assistant.llm.model_files import QWEN_CODER_1_5B, ModelSpec, assemble_model, bundled_model_path, locate_part
 from assistant.settings import Settings
 
 CONTENTS = [b"GGUF" + b"a" * 1000, b"b" * 3000, b"c" * 17]

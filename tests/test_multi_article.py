@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from langchain_core.language_models.fake_chat_models import FakeListChatModel
+from doubles import ScriptedChatModel
 
 import assistant.chain
 from assistant.chain import AnswerChain
@@ -74,9 +74,9 @@ def _reply_citing(chain: AnswerChain, question: str, words: str, claim: str) -> 
 
 def _check_answers(settings: Settings, store: PassageStore, articles: dict[str, Article]) -> None:
     for name, question, words, claim in CASES:
-        probe = AnswerChain(settings, store, FakeListChatModel(responses=["-"]), lambda schema: {})
+        probe = AnswerChain(settings, store, ScriptedChatModel([]))
         reply = _reply_citing(probe, question, words, claim)
-        chain = AnswerChain(settings, store, FakeListChatModel(responses=[reply]), lambda schema: {})
+        chain = AnswerChain(settings, store, ScriptedChatModel([reply]))
         answer = chain.answer(question)
         article = articles[name]
         assert not answer.abstained, (question, answer.dropped)

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from llama_cpp.llama import LlamaState
 
-from assistant.prompt_cache import PersistentPromptCache
+from assistant.llm.prompt_cache import PersistentPromptCache
 
 PREFIX = tuple(range(1000, 1800))  # an 800-token article prefix
 

@@ -3,8 +3,8 @@
 Running the model in a separate process (rather than in-process ``llama_cpp.Llama``) means the rest of the code
 talks to every LLM the same way, through the ``openai`` package, whether it is this server, OpenAI, vLLM or Ollama.
 
-The child is ``python -m llama_cpp.server`` run through this module's ``__main__`` wrapper, which adds two things
-the server lacks: it drops environment variables that llama_cpp.server would silently read as its own settings
+The child is ``python -m llama_cpp.server`` run through :mod:`assistant.llm.server_child`, which adds what the
+server lacks: it drops environment variables that llama_cpp.server would silently read as its own settings
 (``PORT``, ``HOST``, ``API_KEY``, ``CONFIG_FILE``, ``N_CTX``... a ``PORT`` set for another program would move the
 server away from the port we wait on, an ``API_KEY`` would make it reject us), and it exits by itself when its
 parent dies, even by SIGKILL, so a crashed assistant never leaves a 1.2 GB server running.
@@ -25,10 +25,10 @@ Server flags, and why:
   evict the long article prefix of the answer prompt. Measured with Qwen 1.5B, 1 thread, ~950-token article:
   with a rewrite-like call between two questions the next answer's first token came after ~1 s with the cache,
   ~30 s without (the cold figure).
-  The cache also keeps the article prefix's state on disk (:mod:`assistant.prompt_cache`), so a restarted
+  The cache also keeps the article prefix's state on disk (:mod:`assistant.llm.prompt_cache`), so a restarted
   server answers its first question without re-reading the articles (~18 s on this machine).
 * Greedy decoding under the reply's JSON grammar checks the chosen token against the grammar first
-  (:mod:`assistant.grammar_sampling`): the same tokens, ~15 ms less per token for Qwen.
+  (:mod:`assistant.llm.grammar_sampling`): the same tokens, ~15 ms less per token for Qwen.
 * ``--n_batch 64`` and ``--cache_size`` 512 MiB bound the memory of that cache. Each saved state carries an
   uncounted copy of the logits buffer (``n_batch x n_vocab`` floats: 311 MB for Qwen at the default 512), and
   ``--cache_size`` only counts the KV part: measured, the server grew ~330 MB per request (would reach ~12 GB);
@@ -54,6 +54,7 @@ from pathlib import Path
 from types import TracebackType
 
 from assistant.errors import UserError
+from assistant.llm.server_child import PARENT_PID_VARIABLE, STATE_DIR_VARIABLE
 from assistant.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -68,8 +69,6 @@ _LOG_LIMIT_BYTES = 5 << 20
 # that crashes at every request must not be restarted forever).
 _RESTARTS = 3
 _RESTART_WINDOW_S = 300.0
-# Environment variables llama_cpp.server reads besides its own settings' field names.
-_SERVER_ENV_EXTRA = ("HOST", "PORT", "CONFIG_FILE")
 
 
 class LocalLLMServer:
@@ -125,7 +124,7 @@ class LocalLLMServer:
         threads = str(self.settings.local_llm_threads)
         batch_threads = str(self.settings.local_llm_batch_threads)
         return [
-            sys.executable, "-m", "assistant.local_server",
+            sys.executable, "-m", "assistant.llm.server_child",
             "--model", str(self.model_path),
             "--host", "127.0.0.1",
             "--port", str(port),
@@ -223,10 +222,10 @@ class LocalLLMServer:
         env = dict(os.environ)
         env["OMP_WAIT_POLICY"] = "passive"
         env["PYTHONUNBUFFERED"] = "1"
-        env["_ASSISTANT_PARENT_PID"] = str(os.getpid())
-        env["_ASSISTANT_PROMPT_STATE_DIR"] = str(self.state_dir)
-        # The child runs this module by name: make it importable even when the project is not pip-installed.
-        package_root = str(Path(__file__).resolve().parent.parent)
+        env[PARENT_PID_VARIABLE] = str(os.getpid())
+        env[STATE_DIR_VARIABLE] = str(self.state_dir)
+        # The child runs its module by name: make it importable even when the project is not pip-installed.
+        package_root = str(Path(__file__).resolve().parents[2])
         env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH", "")) if p)
         _rotate(self.log_path)
         # Appended to, not truncated: another assistant process may have its server writing here too.
@@ -342,60 +341,3 @@ def _stop_all() -> None:
     for server in servers:
         with contextlib.suppress(Exception):
             server.stop()
-
-
-# --- child side -------------------------------------------------------------------------------------------------
-
-
-def _scrub_server_environment() -> None:
-    """Remove variables llama_cpp.server would take as settings, so only our command line configures it."""
-    from llama_cpp.server.settings import Settings as ServerSettings
-
-    names = {name.upper() for name in ServerSettings.model_fields} | set(_SERVER_ENV_EXTRA)
-    for key in list(os.environ):
-        if key.upper() in names:
-            del os.environ[key]
-
-
-def _watch_parent(parent_pid: int) -> None:
-    """Exit when the process that started us is gone (re-parented), whatever killed it."""
-    while True:
-        if os.getppid() != parent_pid:
-            os._exit(0)
-        time.sleep(1.0)
-
-
-def _install_persistent_prompt_cache(directory: Path) -> None:
-    """Make the server's ``--cache_type ram`` cache the one that also keeps long prefixes on disk.
-
-    llama_cpp.server builds its cache as ``llama_cpp.LlamaRAMCache(capacity_bytes=...)`` and offers no hook to
-    choose another class, so the name it looks up is pointed at ours before the server starts.
-    """
-    import functools
-
-    import llama_cpp
-
-    from assistant.prompt_cache import PersistentPromptCache
-
-    llama_cpp.LlamaRAMCache = functools.partial(PersistentPromptCache, directory=directory)  # type: ignore[misc]
-
-
-def _child_main(argv: list[str]) -> None:
-    import runpy
-
-    parent = os.environ.pop("_ASSISTANT_PARENT_PID", "")
-    state_dir = os.environ.pop("_ASSISTANT_PROMPT_STATE_DIR", "")
-    _scrub_server_environment()
-    if state_dir:
-        _install_persistent_prompt_cache(Path(state_dir))
-    from assistant import grammar_sampling
-
-    grammar_sampling.install()
-    if parent.isdigit():
-        threading.Thread(target=_watch_parent, args=(int(parent),), daemon=True, name="parent-watch").start()
-    sys.argv = ["llama_cpp.server", *argv]
-    runpy.run_module("llama_cpp.server", run_name="__main__", alter_sys=True)
-
-
-if __name__ == "__main__":
-    _child_main(sys.argv[1:])

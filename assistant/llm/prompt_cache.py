@@ -14,7 +14,7 @@ is llama-cpp-python's RAM cache (the most recent states, bounded in bytes) plus 
   and renamed, so a crash never leaves half a state, and an unreadable file is removed and ignored.
 
 The state files are only valid for the model file, context size and llama.cpp build that wrote them: the caller
-gives a directory named after all three (:func:`assistant.local_server.prompt_state_dir`).
+gives a directory named after all three (:func:`assistant.llm.local_server.prompt_state_dir`).
 
 llama-cpp-python's own ``LlamaDiskCache`` does not fit: it writes every request's full state (~80 MB with the
 logits buffer) before the reply ends, it deletes a state when it is read (a second restart is cold again), and
