@@ -33,7 +33,7 @@ from chainlit.types import ThreadDict
 
 from assistant import auth, chat_view, offline_page
 from assistant import history as chat_history
-from assistant.chain import Answer, Step, Token, Turn
+from assistant.answer.answers import Answer, Step, Token, Turn
 from assistant.chat_view import LOOKUP_COMMAND, LOOKUP_IDS, SidePanel
 from assistant.errors import USER_ERRORS
 from assistant.settings import Settings, get_settings
@@ -41,7 +41,8 @@ from assistant.text.catalogue import CATALOGUE
 from assistant.text.language import Language, answer_language
 
 if TYPE_CHECKING:
-    from assistant.chain import AnswerChain, Event
+    from assistant.answer.answers import Event
+    from assistant.answer.chain import AnswerChain
     from ingest.store import PassageStore
 
 log = logging.getLogger("assistant.app")
@@ -74,7 +75,7 @@ class _Engine:
         """
         with self._lock:
             if self._chain is None:
-                from assistant.session import open_chain
+                from assistant.answer.factory import open_chain
 
                 stack = contextlib.ExitStack()
                 self._chain = stack.enter_context(open_chain(get_settings()))

@@ -17,8 +17,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from assistant.chain import Answer
-from assistant.citations import Citation
+from assistant.answer.answers import Answer, Citation
 from assistant.errors import USER_ERRORS
 from assistant.lookup import LookupResult
 from assistant.text.catalogue import CATALOGUE

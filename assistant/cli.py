@@ -51,7 +51,7 @@ def _readable(text: str) -> str:
 def _ask(args: argparse.Namespace) -> int:
     import json
 
-    from assistant.session import open_chain
+    from assistant.answer.factory import open_chain
 
     if args.question is None and not args.json:
         raise UserError('give a question (assistant ask "...") or use --json to read questions from stdin')
@@ -87,8 +87,8 @@ def _eval(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
+    from assistant.answer.factory import open_chain
     from assistant.evaluation import Report, evaluate, load_cases
-    from assistant.session import open_chain
 
     cases = load_cases(args.file)
     report = Report()

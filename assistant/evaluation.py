@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from assistant.chain import Answer, AnswerChain
+from assistant.answer.answers import Answer
+from assistant.answer.chain import AnswerChain
+from assistant.answer.prompts import load_prompt
 from assistant.errors import UserError
-from assistant.prompts import load_prompt
 from assistant.text.language import detect_language
 from assistant.text.normalise import normalise
 

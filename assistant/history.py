@@ -31,7 +31,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from assistant.chain import Turn
+from assistant.answer.answers import Turn
 from assistant.errors import UserError
 from assistant.settings import Settings
 

@@ -154,8 +154,8 @@ def lookup(
         translated = _best_translation(query, by_id, search, embedder)
         if translated is not None:
             article = by_id[translated.doc_id]
-            foreign = detect_language(query) != detect_language(article.text[:2000])
-            if foreign and translated.score >= TRANSLATION_MIN:
+            other_language = detect_language(query) != detect_language(article.text[:2000])
+            if other_language and translated.score >= TRANSLATION_MIN:
                 span = (translated.start, translated.end)
                 return _result(query, "translation", translated.score, article, span, notice)
 

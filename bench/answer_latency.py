@@ -30,8 +30,7 @@ from typing import Any
 
 from benchlib import REPO, default_out, fmt, forget_prompt_states, percentile, print_table, write_results
 
-from assistant.chain import Answer, Step, Token
-from assistant.citations import Citation
+from assistant.answer.answers import Answer, Citation, Step, Token
 from assistant.evaluation import Case, Outcome, Report, judge, load_cases
 from assistant.settings import Settings
 from assistant.text.language import answer_language
@@ -83,7 +82,7 @@ class Run:
 @contextlib.contextmanager
 def ours(settings: Settings) -> Iterator[Answerer]:
     """The product chain (``open_chain``), timed on its streamed events."""
-    from assistant.session import open_chain
+    from assistant.answer.factory import open_chain
 
     with open_chain(settings) as chain:
 

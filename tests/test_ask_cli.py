@@ -69,8 +69,7 @@ def test_json_lines_from_stdin_through_a_real_llama_cpp_server(
 def test_a_citation_names_its_article_and_section_once(
     section: str, where: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from assistant.chain import Answer
-    from assistant.citations import Citation
+    from assistant.answer.answers import Answer, Citation
     from assistant.cli import _print_answer
 
     citation = Citation(

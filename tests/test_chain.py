@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 from doubles import ScriptedChatModel
 
-from assistant.chain import Answer, AnswerChain, Step, Token, Turn
-from assistant.citations import number_evidence
+from assistant.answer.answers import Answer, Step, Token, Turn
+from assistant.answer.chain import AnswerChain
+from assistant.answer.evidence import number_evidence
 from assistant.settings import Settings
 from ingest.loading import load_article
 from ingest.splitting import split_article
@@ -150,7 +151,7 @@ def test_a_lone_surrogate_in_a_question_is_replaced_not_a_crash(settings: Settin
 
 
 def test_the_reply_schema_bounds_claims_and_evidence_so_a_reply_fits_its_token_limit() -> None:
-    from assistant.chain import MAX_CLAIMS, MAX_EVIDENCE, claims_schema
+    from assistant.answer.reply import MAX_CLAIMS, MAX_EVIDENCE, claims_schema
 
     claims = claims_schema(["S1", "S2"])["properties"]["claims"]
     assert claims["maxItems"] == MAX_CLAIMS

@@ -13,8 +13,7 @@ import pytest
 from openai.types.chat import ChatCompletion
 
 from assistant import chat_view
-from assistant.chain import Answer
-from assistant.citations import Citation, Claim
+from assistant.answer.answers import Answer, Citation, Claim
 from assistant.errors import UserError
 from assistant.llm.errors import LLMCutOff
 from assistant.offline_page import strip_remote_assets

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from assistant.citations import Evidence, number_evidence, render, unsupported_numbers, verify
+from assistant.answer.checks import unsupported_numbers, verify
+from assistant.answer.evidence import Evidence, number_evidence
+from assistant.answer.render import render
 from ingest.articles import Passage
 
 ARTICLE = (

@@ -31,8 +31,8 @@ from chainlit.types import Pagination, ThreadFilter
 from servers import CHROMIUM_ARGS, free_port
 
 from assistant import history
+from assistant.answer.answers import Turn
 from assistant.auth import hash_password
-from assistant.chain import Turn
 from assistant.chat_view import first_quote
 from assistant.errors import UserError
 from ingest.loading import load_article

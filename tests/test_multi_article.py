@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from doubles import ScriptedChatModel
 
-import assistant.chain
-from assistant.chain import AnswerChain
-from assistant.citations import number_evidence
+import assistant.answer.chain
+from assistant.answer.chain import AnswerChain
+from assistant.answer.evidence import number_evidence
 from assistant.settings import Settings
 from assistant.text.language import detect_language
 from ingest.articles import Article
@@ -66,7 +66,7 @@ def store(settings: Settings, embedder, articles: dict[str, Article]) -> Passage
 
 def _reply_citing(chain: AnswerChain, question: str, words: str, claim: str) -> str:
     """The model's reply citing the sentence holding ``words``, numbered as the chain will number its context."""
-    retrieved = chain.retriever.search(question, foreign=detect_language(question) != "fr")
+    retrieved = chain.retriever.search(question, not_french=detect_language(question) != "fr")
     keys = [e.key for e in number_evidence(chain.context_passages(retrieved)) if words in e.text]
     assert keys, f"the sentence with {words!r} is not in the context for {question!r}"
     return f'{{"claims": [{{"evidence": ["{keys[0]}"], "text": "{claim}"}}]}}'
@@ -97,5 +97,5 @@ def test_each_article_is_cited_with_its_own_title(
 def test_each_article_is_found_and_cited_when_only_retrieved_passages_fit(
     settings: Settings, store: PassageStore, articles: dict[str, Article], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(assistant.chain, "CONTEXT_CHARS", 0)
+    monkeypatch.setattr(assistant.answer.chain, "CONTEXT_CHARS", 0)
     _check_answers(settings, store, articles)

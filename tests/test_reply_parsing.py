@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from assistant.chain import claims_schema, parse_claims, streamed_text
+from assistant.answer.reply import claims_schema, parse_claims, streamed_text
 
 
 def test_parses_claims_and_their_evidence_ids() -> None:

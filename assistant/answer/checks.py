@@ -1,10 +1,10 @@
-"""Evidence numbering and the code-side check of what the model cites.
+"""The code-side check of what the model cites: each claim must be supported by the sentences it names.
 
-The model never copies quotes. Measured here, a 1.5B model copying whole-sentence quotes got the passage number
-wrong about one time in four and spent most of its tokens on the copy. Instead every sentence of the context
-gets an id (``S1``, ``S2``...), the model names the ids that support each claim, and the quote shown is the
-sentence cut from the article by its offsets: verbatim by construction. What remains to check in code is what a
-model can still get wrong: ids that do not exist, claims with no evidence, figures the evidence does not hold.
+Every sentence of the context has an id and the quote shown is the sentence cut from the article, so what remains
+to check in code is what a model can still get wrong: ids that do not exist, claims with no evidence, figures and
+names the evidence does not hold, an "it is not known" the evidence does not say, a question for a quantity or a
+name answered without one, and instructions planted in an article. Each check is a named function in
+:data:`CHECKS`, run in order; the first that fails gives the reason the claim is dropped.
 """
 
 from __future__ import annotations
@@ -13,10 +13,12 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
+from assistant.answer.answers import Citation, Claim
+from assistant.answer.evidence import Evidence
+from assistant.answer.render import citation
 from assistant.text.lexicon import COUNT_WORDS, NUMBER_WORDS
 from assistant.text.normalise import content_words, normalise, tokenize, word_stems
 from ingest.articles import Passage
-from ingest.spans import sentence_spans
 
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 SUBJECT_STEMS = 3
@@ -63,67 +65,6 @@ _INSTRUCTION = re.compile(
     r"r[ée]pond(s|ez) (seulement |uniquement )?(par )?['\"«])",
     re.IGNORECASE,
 )
-
-@dataclass(frozen=True)
-class Evidence:
-    """One citable sentence of the context, with its exact place in the article."""
-
-    key: str
-    passage: Passage
-    start: int
-    end: int
-    text: str
-
-
-@dataclass(frozen=True)
-class Citation:
-    """A verified quote: ``quote == article.text[start:end]`` for the article ``doc_id``."""
-
-    n: int
-    passage_id: str
-    doc_id: str
-    title: str
-    section: str
-    paragraph: int
-    quote: str
-    start: int
-    end: int
-    passage_text: str
-    passage_start: int
-
-
-@dataclass(frozen=True)
-class Claim:
-    """One sentence of the answer and the numbers of the citations that support it."""
-
-    text: str
-    citations: tuple[int, ...]
-
-
-@dataclass
-class Verified:
-    """What survives verification: supported claims, their citations, and what was dropped and why."""
-
-    claims: list[Claim] = field(default_factory=list)
-    citations: list[Citation] = field(default_factory=list)
-    dropped: list[str] = field(default_factory=list)
-
-
-def number_evidence(passages: Sequence[Passage]) -> list[Evidence]:
-    """Give every sentence of the passages a stable id, in the order the passages are shown."""
-    evidence: list[Evidence] = []
-    for passage in passages:
-        for start, end in sentence_spans(passage.text, 0, len(passage.text)):
-            evidence.append(
-                Evidence(
-                    key=f"S{len(evidence) + 1}",
-                    passage=passage,
-                    start=passage.start + start,
-                    end=passage.start + end,
-                    text=passage.text[start:end],
-                )
-            )
-    return evidence
 
 
 def unsupported_numbers(claim: str, evidence: Iterable[Evidence]) -> list[str]:
@@ -266,27 +207,102 @@ def obeys_orders(claim: str, cited: Iterable[Evidence], context: Iterable[Eviden
     )
 
 
-def support_problem(question: str, claim: str, cited: list[Evidence], context: Sequence[Evidence]) -> str | None:
-    """Why a claim is not supported by its evidence, or None when every check passes."""
-    if not cited:
-        return "no valid evidence"
-    if obeys_orders(claim, cited, context):
+@dataclass(frozen=True)
+class Draft:
+    """A claim as the model wrote it: the question, its text, the sentences it cites and all it could have cited."""
+
+    question: str
+    claim: str
+    cited: Sequence[Evidence]
+    context: Sequence[Evidence]
+
+
+Check = Callable[[Draft], str | None]
+"""A support check: why the draft is not supported, or None when it passes."""
+
+
+def cites_evidence(draft: Draft) -> str | None:
+    """A claim must cite at least one sentence that exists."""
+    return None if draft.cited else "no valid evidence"
+
+
+def follows_no_planted_order(draft: Draft) -> str | None:
+    """An instruction written into an article is never support, and its payload is never an answer."""
+    if obeys_orders(draft.claim, draft.cited, draft.context):
         return "it follows an instruction written in the article"
-    if off_topic(question, claim, cited):
+    return None
+
+
+def stays_on_topic(draft: Draft) -> str | None:
+    """A claim of some length must share a word with the question or with what it cites."""
+    if off_topic(draft.question, draft.claim, draft.cited):
         return "the claim shares no word with the question or its evidence"
-    missing = unsupported_numbers(claim, cited)
-    if missing:
-        return f"figures {missing} not in the evidence"
-    names = unsupported_names(claim, cited, context)
-    if names:
-        return f"names {names} not in the evidence"
-    if states_uncertainty(claim) and not any(states_uncertainty(e.text) for e in cited):
+    return None
+
+
+def figures_in_evidence(draft: Draft) -> str | None:
+    """Every figure of the claim must be stated by a cited sentence about the claim's subject."""
+    missing = unsupported_numbers(draft.claim, draft.cited)
+    return f"figures {missing} not in the evidence" if missing else None
+
+
+def names_in_evidence(draft: Draft) -> str | None:
+    """A name the articles spell must come from the claim's own evidence."""
+    names = unsupported_names(draft.claim, draft.cited, draft.context)
+    return f"names {names} not in the evidence" if names else None
+
+
+def uncertainty_in_evidence(draft: Draft) -> str | None:
+    """A claim that says something is not known must cite a sentence that says so."""
+    if states_uncertainty(draft.claim) and not any(states_uncertainty(e.text) for e in draft.cited):
         return "the claim says it is not known, the evidence does not"
-    if asks_for_count(question) and not states_a_count(claim):
+    return None
+
+
+def gives_the_quantity_asked(draft: Draft) -> str | None:
+    """A question that asks for a quantity is answered only by a claim that states one."""
+    if asks_for_count(draft.question) and not states_a_count(draft.claim):
         return "the question asks for a quantity and the claim gives none"
-    if asks_for_name(question) and not gives_a_new_name(question, claim):
+    return None
+
+
+def gives_the_name_asked(draft: Draft) -> str | None:
+    """A question that asks for a name is answered only by a claim that names something new."""
+    if asks_for_name(draft.question) and not gives_a_new_name(draft.question, draft.claim):
         return "the question asks for a name and the claim gives none"
     return None
+
+
+#: The support checks, in the order they run: the first that fails gives the reason a claim is dropped.
+CHECKS: tuple[Check, ...] = (
+    cites_evidence,
+    follows_no_planted_order,
+    stays_on_topic,
+    figures_in_evidence,
+    names_in_evidence,
+    uncertainty_in_evidence,
+    gives_the_quantity_asked,
+    gives_the_name_asked,
+)
+
+
+def support_problem(question: str, claim: str, cited: list[Evidence], context: Sequence[Evidence]) -> str | None:
+    """Why a claim is not supported by its evidence, or None when every check passes."""
+    draft = Draft(question, claim, cited, context)
+    for check in CHECKS:
+        problem = check(draft)
+        if problem:
+            return problem
+    return None
+
+
+@dataclass
+class SupportedClaims:
+    """What survives verification: supported claims, their citations, and what was dropped and why."""
+
+    claims: list[Claim] = field(default_factory=list)
+    citations: list[Citation] = field(default_factory=list)
+    dropped: list[str] = field(default_factory=list)
 
 
 def verify(
@@ -294,7 +310,7 @@ def verify(
     raw_claims: Sequence[tuple[str, Sequence[str]]],
     evidence: Sequence[Evidence],
     article_text: Callable[[str], str],
-) -> Verified:
+) -> SupportedClaims:
     """Keep the claims that their cited sentences support; number citations by first use.
 
     ``raw_claims`` is the model's reply as (text, [evidence ids]); ``article_text`` gives the stored text of an
@@ -304,7 +320,7 @@ def verify(
     """
     context = [e for e in evidence if article_text(e.passage.doc_id)[e.start : e.end] == e.text]
     by_key = {e.key: e for e in context}
-    result = Verified()
+    result = SupportedClaims()
     numbers: dict[tuple[str, int], int] = {}
     for text, keys in raw_claims:
         text = text.strip()
@@ -321,29 +337,7 @@ def verify(
             key = (item.passage.doc_id, item.start)
             if key not in numbers:
                 numbers[key] = len(result.citations) + 1
-                result.citations.append(_citation(numbers[key], item))
+                result.citations.append(citation(numbers[key], item))
             ns.append(numbers[key])
         result.claims.append(Claim(text=text, citations=tuple(ns)))
     return result
-
-
-def _citation(n: int, item: Evidence) -> Citation:
-    passage = item.passage
-    return Citation(
-        n=n,
-        passage_id=passage.id,
-        doc_id=passage.doc_id,
-        title=passage.title,
-        section=passage.section,
-        paragraph=passage.paragraph,
-        quote=item.text,
-        start=item.start,
-        end=item.end,
-        passage_text=passage.text,
-        passage_start=passage.start,
-    )
-
-
-def render(claims: Sequence[Claim]) -> str:
-    """The answer text with each claim followed by its citation markers, e.g. ``... samedi. [1]``."""
-    return " ".join(f"{c.text} {''.join(f'[{n}]' for n in c.citations)}" for c in claims)

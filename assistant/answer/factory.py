@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from assistant.chain import AnswerChain
+from assistant.answer.chain import AnswerChain
 from assistant.settings import Settings
 
 

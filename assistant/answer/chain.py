@@ -1,36 +1,26 @@
 """The answer chain: rewrite a follow-up, retrieve, ask the LLM for claims with evidence ids, verify, render.
 
-Stages run in one direction and each is a plain function over typed values, composed with LangChain
-runnables for the LLM calls. The prompt is laid out for the llama.cpp prompt cache: the instructions and the
-numbered articles come first and stay byte-identical from one question to the next while the store fits in
+Stages run in one direction and each is a plain function over typed values; the LLM is any
+:class:`~assistant.llm.protocol.ChatModel`. The prompt is laid out for the llama.cpp prompt cache: the instructions
+and the numbered articles come first and stay byte-identical from one question to the next while the store fits in
 ``CONTEXT_CHARS``; only the question follows. A warm answer then re-reads a few dozen tokens, not the article.
 """
 
 from __future__ import annotations
 
-import json
-import re
 import time
 from collections.abc import Generator, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
 from functools import cache
-from typing import Any
 
-from assistant.citations import (
-    Citation,
-    Claim,
-    Evidence,
-    asks_whether_known,
-    gives_orders,
-    number_evidence,
-    render,
-    uncertain_sentence,
-    verify,
-)
+from assistant.answer.answers import Answer, Claim, Event, Step, Token, Turn
+from assistant.answer.checks import asks_whether_known, gives_orders, uncertain_sentence, verify
+from assistant.answer.evidence import Evidence, format_context, number_evidence
+from assistant.answer.prompts import load_prompt
+from assistant.answer.render import render
+from assistant.answer.reply import MAX_REPLY_TOKENS, claims_schema, is_refusal, parse_claims, streamed_text
+from assistant.answer.retrieval import HybridRetriever
 from assistant.errors import UserError
 from assistant.llm.protocol import ChatModel, Message
-from assistant.prompts import load_prompt
-from assistant.retrieval import HybridRetriever
 from assistant.settings import Settings
 from assistant.text.catalogue import CATALOGUE
 from assistant.text.language import Language, answer_language, detect_language
@@ -38,161 +28,11 @@ from ingest.articles import Passage
 from ingest.store import PassageStore
 
 CONTEXT_CHARS = 7000
-#: Bounds the constrained decoder enforces, so that a full reply always fits in ``MAX_REPLY_TOKENS``: a small
-#: model that repeats itself is stopped by the grammar, not cut off mid-JSON.
-MAX_CLAIMS = 3
-MAX_EVIDENCE = 3
-MAX_REPLY_TOKENS = 400
 HISTORY_TURNS = 3
-_TEXT_FIELD = re.compile(r'"text"\s*:\s*"((?:[^"\\]|\\.)*)')
-_REFUSAL = re.compile(
-    r"(does not|doesn't|do not|don't) (say|mention|specify|state|provide|give|contain)|not (mentioned|specified|"
-    r"stated|provided|given|known from)|no information|ne (le )?(dit|précise|mentionne|donne|indique) pas|"
-    r"pas (mentionné|précisé|indiqué)|aucune information",
-    re.IGNORECASE,
-)
-
-
-@dataclass(frozen=True)
-class Turn:
-    """One earlier exchange of the conversation."""
-
-    question: str
-    answer: str
-
-
-@dataclass
-class Answer:
-    """A verified answer: the text shown, its citations, and how it was reached."""
-
-    question: str
-    standalone_question: str
-    language: Language
-    answer: str
-    abstained: bool
-    citations: list[Citation] = field(default_factory=list)
-    claims: list[Claim] = field(default_factory=list)
-    retrieved: list[Passage] = field(default_factory=list)
-    notice: str | None = None
-    dropped: list[str] = field(default_factory=list)
-    seconds: float = 0.0
-
-    def to_json(self) -> dict[str, Any]:
-        """The CLI's JSON form: answer, language, abstained, citations and what led to them."""
-        return {
-            "question": self.question,
-            "standalone_question": self.standalone_question,
-            "answer": self.answer,
-            "language": self.language,
-            "abstained": self.abstained,
-            "citations": [asdict(c) for c in self.citations],
-            "retrieved": [{"passage_id": p.id, "doc_id": p.doc_id, "text": p.text} for p in self.retrieved],
-            "notice": self.notice,
-            "dropped": self.dropped,
-            "seconds": round(self.seconds, 3),
-        }
-
-
-@dataclass(frozen=True)
-class Token:
-    """A piece of the answer text as the model writes it (before verification)."""
-
-    text: str
-
-
-@dataclass(frozen=True)
-class Step:
-    """A stage that finished, for the UI's collapsed steps: its name and what it produced."""
-
-    name: str
-    output: str
-
-
-Event = Token | Step | Answer
-
-
-def claims_schema(keys: Sequence[str]) -> dict[str, Any]:
-    """JSON schema of the model's reply; evidence ids are an enum so a constrained decoder cannot invent one.
-
-    The claim's text comes before its evidence. Measured on the dev questions with the bundled 1.5B model, that
-    order answered 16/16 against 14/16 with the evidence first (the model then wrote a claim to fit an id it had
-    picked too early, or picked none), and the text streams to the user some twenty tokens sooner.
-    """
-    return {
-        "type": "object",
-        "properties": {
-            "claims": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "properties": {
-                        "text": {"type": "string", "maxLength": 200},
-                        "evidence": {
-                            "type": "array",
-                            "items": {"type": "string", "enum": list(keys)},
-                            "maxItems": MAX_EVIDENCE,
-                        },
-                    },
-                    "required": ["text", "evidence"],
-                    "additionalProperties": False,
-                },
-                "maxItems": MAX_CLAIMS,
-            }
-        },
-        "required": ["claims"],
-        "additionalProperties": False,
-    }
-
-
-def format_context(evidence: Sequence[Evidence]) -> str:
-    """The numbered sentences, grouped under their article title and section, in the order given."""
-    lines: list[str] = []
-    heading: tuple[str, str] | None = None
-    for item in evidence:
-        here = (item.passage.title, item.passage.section)
-        if here != heading:
-            if heading is None or here[0] != heading[0]:
-                lines.append(f"\n# {item.passage.title}")
-            if item.passage.section:
-                lines.append(f"## {item.passage.section}")
-            heading = here
-        lines.append(f"{item.key}: {item.text}")
-    return "\n".join(lines).strip()
-
-
-def parse_claims(raw: str) -> list[tuple[str, list[str]]]:
-    """The (text, evidence ids) pairs of a reply; anything that is not the expected JSON gives no claims."""
-    try:
-        data = json.loads(raw)
-    except json.JSONDecodeError:
-        return []
-    claims = data.get("claims") if isinstance(data, dict) else None
-    if not isinstance(claims, list):
-        return []
-    parsed = []
-    for claim in claims:
-        if isinstance(claim, dict) and isinstance(claim.get("text"), str):
-            ids = claim.get("evidence")
-            parsed.append((claim["text"], [str(i) for i in ids] if isinstance(ids, list) else []))
-    return parsed
-
-
-def streamed_text(buffer: str) -> str:
-    """The claim texts readable so far in a partial JSON reply, joined as the user will see them."""
-    texts = []
-    for match in _TEXT_FIELD.finditer(buffer):
-        body = match.group(1)
-        if body.endswith("\\") and not body.endswith("\\\\"):
-            body = body[:-1]
-        try:
-            texts.append(json.loads(f'"{body}"'))
-        except json.JSONDecodeError:
-            texts.append(body)
-    return " ".join(t.strip() for t in texts if t.strip())
 
 
 class AnswerChain:
-    """Answers questions about the stored articles with a chat model reached through the openai package."""
+    """Answers questions about the stored articles with a chat model (the configured LLM, or a test's double)."""
 
     def __init__(self, settings: Settings, store: PassageStore, chat_model: ChatModel) -> None:
         self.settings = settings
@@ -209,7 +49,7 @@ class AnswerChain:
         messages = [Message("system", load_prompt("translate_question")), Message("user", question)]
         return self.chat_model.complete(messages, max_tokens=120).strip() or question
 
-    def in_language(self, claims: list[Claim], language: Language) -> list[Claim]:
+    def translate_claims(self, claims: list[Claim], language: Language) -> list[Claim]:
         """The claims in the answer language: a small model often answers an English question in French."""
         translated = []
         for claim in claims:
@@ -239,27 +79,27 @@ class AnswerChain:
         return sorted(retrieved, key=lambda p: (p.doc_id, p.position))
 
     def messages(
-        self, question: str, language: Language, evidence: Sequence[Evidence], focus: Sequence[Evidence] = ()
+        self, question: str, language: Language, evidence: Sequence[Evidence], excerpt: Sequence[Evidence] = ()
     ) -> list[Message]:
         """System prompt with the numbered articles first (the stable, cached part), the question last.
 
-        ``focus`` sentences (the best retrieved passage) are repeated after the question as a likely excerpt.
+        ``excerpt`` sentences (the best retrieved passage) are repeated after the question as a likely excerpt.
         """
         system = load_prompt("answer_system").replace("{context}", format_context(evidence))
-        if focus:
-            excerpt = "\n".join(f"{e.key}: {e.text}" for e in focus)
-            user = load_prompt("answer_user_excerpt", language).replace("{excerpt}", excerpt)
+        if excerpt:
+            excerpt_text = "\n".join(f"{e.key}: {e.text}" for e in excerpt)
+            user = load_prompt("answer_user_excerpt", language).replace("{excerpt}", excerpt_text)
         else:
             user = load_prompt("answer_user", language)
         return [Message("system", system), Message("user", user.replace("{question}", question))]
 
     def claims_reply(
-        self, question: str, language: Language, evidence: Sequence[Evidence], focus: Sequence[Evidence]
+        self, question: str, language: Language, evidence: Sequence[Evidence], excerpt: Sequence[Evidence]
     ) -> Generator[Token, None, str]:
         """Ask for the claims under the schema; yield the claim text as it streams, return the whole reply."""
         schema = claims_schema([e.key for e in evidence])
         buffer, shown = "", ""
-        messages = self.messages(question, language, evidence, focus)
+        messages = self.messages(question, language, evidence, excerpt)
         for chunk in self.chat_model.stream(messages, max_tokens=MAX_REPLY_TOKENS, schema=schema):
             buffer += chunk
             text = streamed_text(buffer)
@@ -283,7 +123,7 @@ class AnswerChain:
     def stream(self, question: str, history: Sequence[Turn] = ()) -> Iterator[Event]:
         """Steps, then answer tokens as they come, then the verified :class:`Answer` last."""
         started = time.perf_counter()
-        question, cut = self._checked(question)
+        question, cut = self._clean_question(question)
         language = answer_language(question, self.settings.answer_language)
         if gives_orders(question):
             # Orders to the assistant are not a question about the articles. Refused in code: the small model
@@ -293,29 +133,30 @@ class AnswerChain:
         standalone = self.rewrite(question, history)
         if standalone != question:
             yield Step("rewrite", standalone)
-        foreign = detect_language(standalone) != "fr"
-        retrieved = self.retriever.search(standalone, foreign=foreign)
+        not_french = detect_language(standalone) != "fr"
+        retrieved = self.retriever.search(standalone, not_french=not_french)
         yield Step("retrieve", "\n".join(f"{p.title} §{p.paragraph}: {p.text}" for p in retrieved))
         evidence = number_evidence(self.context_passages(retrieved))
         if not evidence:
             raise UserError(f"no articles in store {self.store.location}; run `assistant ingest PATH` first")
-        focus = [e for e in evidence if e.passage.id == retrieved[0].id] if retrieved else []
-        reply = yield from self.claims_reply(standalone, language, evidence, focus)
-        answer = self._verified(question, standalone, language, parse_claims(reply), evidence, retrieved)
-        if answer.abstained and answer.dropped and focus:
+        excerpt = [e for e in evidence if e.passage.id == retrieved[0].id] if retrieved else []
+        reply = yield from self.claims_reply(standalone, language, evidence, excerpt)
+        answer = self._answer_from_claims(question, standalone, language, parse_claims(reply), evidence, retrieved)
+        if answer.abstained and answer.dropped and excerpt:
             # Every claim failed verification (often a figure or name borrowed from the excerpt's neighbour):
             # ask once more from the whole article alone. A reply the model itself left empty is not retried:
             # measured, a second look at a question it declined made it answer unanswerable ones.
             yield Step("retry", "\n".join(answer.dropped))
             reply = yield from self.claims_reply(standalone, language, evidence, [])
-            retry = self._verified(question, standalone, language, parse_claims(reply), evidence, retrieved)
+            claims = parse_claims(reply)
+            retry = self._answer_from_claims(question, standalone, language, claims, evidence, retrieved)
             retry.dropped = answer.dropped + retry.dropped
             answer = retry
         if answer.abstained and asks_whether_known(standalone):
-            hedge = uncertain_sentence(standalone, evidence, retrieved)
-            if hedge is not None:
-                not_known = [(CATALOGUE[language]["not_known"], [hedge.key])]
-                answer = self._verified(question, standalone, language, not_known, evidence, retrieved)
+            not_known_sentence = uncertain_sentence(standalone, evidence, retrieved)
+            if not_known_sentence is not None:
+                not_known = [(CATALOGUE[language]["not_known"], [not_known_sentence.key])]
+                answer = self._answer_from_claims(question, standalone, language, not_known, evidence, retrieved)
         if cut:
             answer.notice = CATALOGUE[language]["question_cut"].format(limit=self.settings.max_question_chars)
         answer.seconds = time.perf_counter() - started
@@ -337,7 +178,7 @@ class AnswerChain:
         answer.seconds = time.perf_counter() - started
         return answer
 
-    def _checked(self, question: str) -> tuple[str, bool]:
+    def _clean_question(self, question: str) -> tuple[str, bool]:
         """The question with its white space folded, lone surrogates replaced, cut to the limit; and whether cut."""
         question = question.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
         question = " ".join(question.split())
@@ -346,7 +187,7 @@ class AnswerChain:
         limit = self.settings.max_question_chars
         return question[:limit], len(question) > limit
 
-    def _verified(
+    def _answer_from_claims(
         self,
         question: str,
         standalone: str,
@@ -355,7 +196,8 @@ class AnswerChain:
         evidence: Sequence[Evidence],
         retrieved: Sequence[Passage],
     ) -> Answer:
-        raw_claims = [(text, ids) for text, ids in replied if not _REFUSAL.search(text)]
+        """The answer made of the replied claims that survive verification, or the refusal when none does."""
+        raw_claims = [(text, ids) for text, ids in replied if not is_refusal(text)]
         checked = verify(standalone, raw_claims, evidence, cache(lambda doc_id: self.store.article(doc_id).text))
         claims = checked.claims
         answer = Answer(
@@ -368,7 +210,7 @@ class AnswerChain:
             dropped=checked.dropped,
         )
         if claims:
-            claims = self.in_language(claims, language)
+            claims = self.translate_claims(claims, language)
             answer.citations = checked.citations
             answer.claims = claims
             answer.answer = render(claims)

@@ -1,0 +1,93 @@
+"""The answer stage's records: the verified answer, its claims and citations, a conversation turn, and the events
+a streamed answer is made of."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from assistant.text.language import Language
+from ingest.articles import Passage
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One earlier exchange of the conversation."""
+
+    question: str
+    answer: str
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A verified quote: ``quote == article.text[start:end]`` for the article ``doc_id``."""
+
+    n: int
+    passage_id: str
+    doc_id: str
+    title: str
+    section: str
+    paragraph: int
+    quote: str
+    start: int
+    end: int
+    passage_text: str
+    passage_start: int
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One sentence of the answer and the numbers of the citations that support it."""
+
+    text: str
+    citations: tuple[int, ...]
+
+
+@dataclass
+class Answer:
+    """A verified answer: the text shown, its citations, and how it was reached."""
+
+    question: str
+    standalone_question: str
+    language: Language
+    answer: str
+    abstained: bool
+    citations: list[Citation] = field(default_factory=list)
+    claims: list[Claim] = field(default_factory=list)
+    retrieved: list[Passage] = field(default_factory=list)
+    notice: str | None = None
+    dropped: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        """The CLI's JSON form: answer, language, abstained, citations and what led to them."""
+        return {
+            "question": self.question,
+            "standalone_question": self.standalone_question,
+            "answer": self.answer,
+            "language": self.language,
+            "abstained": self.abstained,
+            "citations": [asdict(c) for c in self.citations],
+            "retrieved": [{"passage_id": p.id, "doc_id": p.doc_id, "text": p.text} for p in self.retrieved],
+            "notice": self.notice,
+            "dropped": self.dropped,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+@dataclass(frozen=True)
+class Token:
+    """A piece of the answer text as the model writes it (before verification)."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Step:
+    """A stage that finished, for the UI's collapsed steps: its name and what it produced."""
+
+    name: str
+    output: str
+
+
+Event = Token | Step | Answer
