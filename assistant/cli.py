@@ -116,7 +116,7 @@ def _eval(args: argparse.Namespace) -> int:
 def _lookup(args: argparse.Namespace) -> int:
     import json
 
-    from assistant.lookup import lookup_in_store
+    from assistant.quotes.lookup import lookup_in_store
     from ingest.store import open_store
 
     with open_store(_settings(), create=False) as store:
@@ -141,7 +141,7 @@ def _lookup(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from assistant.serve import serve
+    from assistant.chat.serve import serve
 
     settings = _settings()
     updates = {key: value for key, value in (("host", args.host), ("port", args.port)) if value is not None}

@@ -89,7 +89,7 @@ class Settings(BaseSettings):
     auth_users: SecretStr | None = Field(
         None,
         description="Password sign-in: comma-separated name:scrypt-hash pairs (make a hash with "
-        "`python -m assistant.auth`); unset turns password sign-in off.",
+        "`python -m assistant.chat.auth`); unset turns password sign-in off.",
     )
     auth_header: str | None = Field(
         None,

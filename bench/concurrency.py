@@ -9,7 +9,7 @@ Starts ``assistant serve`` on a free port over a temporary store of seeds/ (the 
 baseline); then for each level N, N Socket.IO clients (``bench/chat_client.py``, the frontend's own exchange)
 connect, send one dev question each at the same moment, and wait, bounded by ``--answer-timeout``.
 
-The app answers one question at a time (``assistant/app.py`` holds a lock around the chain, since the embedded
+The app answers one question at a time (``assistant/chat/app.py`` holds a lock around the chain, since the embedded
 llama.cpp server has one slot), so the sessions queue in the app, not in the LLM server: the table shows the
 spacing of completions (the service time of one answer) and how long the last session waited.
 """

@@ -27,10 +27,10 @@ import test_history
 from servers import free_port
 from test_history import Served, Tab, ingest_seed, wait_stored
 
-from assistant import auth, serve
-from assistant.chat_view import first_quote
+from assistant.chat import auth, serve
+from assistant.chat.history import CITED_META
+from assistant.chat.view import first_quote
 from assistant.errors import UserError
-from assistant.history import CITED_META
 from ingest.loading import load_article
 
 SEED = Path(__file__).resolve().parents[1] / "seeds" / "mali-wagner-tinzaouatene.txt"

@@ -12,11 +12,11 @@ import openai
 import pytest
 from openai.types.chat import ChatCompletion
 
-from assistant import chat_view
 from assistant.answer.answers import Answer, Citation, Claim
+from assistant.chat import view as chat_view
+from assistant.chat.offline_page import strip_remote_assets
 from assistant.errors import UserError
 from assistant.llm.errors import LLMCutOff
-from assistant.offline_page import strip_remote_assets
 from ingest.articles import Passage
 
 REPO = Path(__file__).resolve().parents[1]

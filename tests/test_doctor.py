@@ -260,7 +260,7 @@ def test_a_command_missing_a_package_says_which_in_one_line(
     cli_env: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """What `assistant serve` printed without greenlet: SQLAlchemy's own ImportError, raised from the missing module."""
-    import assistant.serve
+    import assistant.chat.serve
 
     def serve(settings: object) -> int:
         try:
@@ -268,7 +268,7 @@ def test_a_command_missing_a_package_says_which_in_one_line(
         except ModuleNotFoundError as missing:
             raise ImportError("The SQLAlchemy asyncio module requires that the Python 'greenlet' library") from missing
 
-    monkeypatch.setattr(assistant.serve, "serve", serve)
+    monkeypatch.setattr(assistant.chat.serve, "serve", serve)
     assert main(["serve"]) == 1
     captured = capsys.readouterr()
     assert captured.err == (

@@ -30,10 +30,10 @@ import pytest
 from chainlit.types import Pagination, ThreadFilter
 from servers import CHROMIUM_ARGS, free_port
 
-from assistant import history
 from assistant.answer.answers import Turn
-from assistant.auth import hash_password
-from assistant.chat_view import first_quote
+from assistant.chat import history
+from assistant.chat.auth import hash_password
+from assistant.chat.view import first_quote
 from assistant.errors import UserError
 from ingest.loading import load_article
 

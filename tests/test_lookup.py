@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from assistant.attribution import attribute
 from assistant.cli import main
-from assistant.lookup import LookupResult, lookup, lookup_in_store
+from assistant.quotes.attribution import attribute
+from assistant.quotes.lookup import LookupResult, lookup, lookup_in_store
 from assistant.settings import Settings
 from assistant.text.normalise import fold
 from ingest.articles import Article

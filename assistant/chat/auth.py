@@ -2,8 +2,8 @@
 
 Both are off by default, and each is turned on by one setting (see the README). With either on, Chainlit keeps the
 chat history per user and refuses one user's chats to another. Passwords are never stored: ``ASSISTANT_AUTH_USERS``
-holds ``name:scrypt:N:r:p:SALT:KEY`` entries (hex salt and key), made by ``python -m assistant.auth``, and a sign-in
-compares keys in constant time. An unknown name costs the same scrypt run as a wrong password, so the time a
+holds ``name:scrypt:N:r:p:SALT:KEY`` entries (hex salt and key), made by ``python -m assistant.chat.auth``, and a
+sign-in compares keys in constant time. An unknown name costs the same scrypt run as a wrong password, so the time a
 refusal takes does not tell which names exist.
 
 Chainlit signs its session cookies with ``CHAINLIT_AUTH_SECRET``; :func:`ensure_secret` makes one on first use and
@@ -89,7 +89,7 @@ def parse_users(value: str) -> dict[str, PasswordHash]:
             users[name] = parse_hash(stored)
         except ValueError as error:
             raise UserError(
-                f"ASSISTANT_AUTH_USERS entry {number} ({name}): {error}; make one with `python -m assistant.auth`"
+                f"ASSISTANT_AUTH_USERS entry {number} ({name}): {error}; make one with `python -m assistant.chat.auth`"
             ) from error
     if not users:
         raise UserError("ASSISTANT_AUTH_USERS is set but lists no user")
@@ -163,7 +163,7 @@ def _derive(password: str, salt: bytes, n: int, r: int, p: int, length: int) -> 
 
 
 def main() -> int:
-    """``python -m assistant.auth [NAME]``: ask for a password twice and print the ASSISTANT_AUTH_USERS entry."""
+    """``python -m assistant.chat.auth [NAME]``: ask for a password twice and print the ASSISTANT_AUTH_USERS entry."""
     name = sys.argv[1] if len(sys.argv) > 1 else input("user name: ").strip()
     if not _NAME.match(name):
         print("a user name is 1 to 64 letters, digits or . @ + - _", file=sys.stderr)

@@ -24,11 +24,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-from assistant import auth
+from assistant.chat import auth
 from assistant.errors import UserError
 from assistant.settings import Settings
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 APP_FILE = Path(__file__).resolve().parent / "app.py"
 #: Environment variables that would make Chainlit send the conversations to a hosted service.
 _CLOUD_VARIABLES = ("LITERAL_API_KEY", "LITERAL_API_URL")
@@ -47,7 +47,7 @@ def prepare_sign_in(settings: Settings) -> str:
     """Check the sign-in settings and, when sign-in is on, give Chainlit its cookie-signing secret; says what is on.
 
     Chainlit refuses to start with sign-in and no ``CHAINLIT_AUTH_SECRET``: a secret already in the environment is
-    kept, else one is generated once and kept beside the store (see :func:`assistant.auth.ensure_secret`).
+    kept, else one is generated once and kept beside the store (see :func:`assistant.chat.auth.ensure_secret`).
     """
     users = auth.password_users(settings)
     header = auth.header_name(settings)
@@ -125,7 +125,7 @@ def serve(settings: Settings) -> int:
     from chainlit.cli import run_chainlit
     from chainlit.config import config
 
-    from assistant import history
+    from assistant.chat import history
 
     url = history.history_url(settings)
     asyncio.run(history.create_schema(url))

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from assistant.answer.answers import Answer, Citation
 from assistant.errors import USER_ERRORS
-from assistant.lookup import LookupResult
+from assistant.quotes.lookup import LookupResult
 from assistant.text.catalogue import CATALOGUE
 from assistant.text.language import Language
 from ingest.articles import Passage

@@ -1,6 +1,6 @@
 """The Chainlit chat: streamed answers with clickable, highlighted sources, follow-ups and citation lookup.
 
-Started by ``assistant serve`` (see :mod:`assistant.serve`), which points Chainlit at the project's committed
+Started by ``assistant serve`` (see :mod:`assistant.chat.serve`), which points Chainlit at the project's committed
 ``.chainlit/`` configuration. The answer engine is opened once per process, lazily and behind a lock, because it
 may start the embedded LLM server: that must happen once, not once per chat. Its generator is synchronous, so
 it runs in a worker thread and hands its events to the event loop through a queue; answers are serialised
@@ -13,9 +13,9 @@ What a user sees for one question:
 3. the message replaced by the *verified* answer once verification is done, with one side element per citation
    named exactly like its marker (``[1]``), which is what makes Chainlit turn the marker into a link.
 
-Chats are saved by the data layer of :mod:`assistant.history`; each answer carries its plain question and answer in
+Chats are saved by the data layer of :mod:`assistant.chat.history`; each answer carries its plain question and answer in
 its metadata, so a chat reopened after a restart (:func:`resume_chat`) answers follow-ups as before. Sign-in
-(:mod:`assistant.auth`) is registered only when configured: Chainlit asks for it as soon as a callback exists.
+(:mod:`assistant.chat.auth`) is registered only when configured: Chainlit asks for it as soon as a callback exists.
 """
 
 from __future__ import annotations
@@ -31,10 +31,11 @@ import chainlit as cl
 from chainlit.data.base import BaseDataLayer
 from chainlit.types import ThreadDict
 
-from assistant import auth, chat_view, offline_page
-from assistant import history as chat_history
 from assistant.answer.answers import Answer, Step, Token, Turn
-from assistant.chat_view import LOOKUP_COMMAND, LOOKUP_IDS, SidePanel
+from assistant.chat import auth, offline_page
+from assistant.chat import history as chat_history
+from assistant.chat import view as chat_view
+from assistant.chat.view import LOOKUP_COMMAND, LOOKUP_IDS, SidePanel
 from assistant.errors import USER_ERRORS
 from assistant.settings import Settings, get_settings
 from assistant.text.catalogue import CATALOGUE
@@ -45,7 +46,7 @@ if TYPE_CHECKING:
     from assistant.answer.chain import AnswerChain
     from ingest.store import PassageStore
 
-log = logging.getLogger("assistant.app")
+log = logging.getLogger("assistant.chat.app")
 offline_page.install()
 
 HISTORY_KEY = "history"
@@ -308,7 +309,7 @@ def _lookup_text(text: str, command: str | None) -> str | None:
 
 async def _lookup(text: str) -> None:
     """Say whether and where the pasted text is in the articles, and who speaks, with the passage as a source."""
-    from assistant.lookup import lookup_in_store
+    from assistant.quotes.lookup import lookup_in_store
 
     lang = _ui_language()
     if not text.strip():

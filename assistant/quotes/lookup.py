@@ -14,7 +14,7 @@ the most to the least certain, and the result says which one matched:
    and its score is a cosine similarity, not a character ratio.
 
 Who is speaking is read from the article with French (and a few English) reporting patterns, see
-:mod:`assistant.attribution`: the result quotes the article's own words for the speaker, never a model's.
+:mod:`assistant.quotes.attribution`: the result quotes the article's own words for the speaker, never a model's.
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ from dataclasses import asdict, dataclass
 from difflib import SequenceMatcher
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from assistant.attribution import Attribution, attribute
 from assistant.errors import UserError
+from assistant.quotes.attribution import Attribution, attribute
 from assistant.text.catalogue import CATALOGUE
 from assistant.text.language import detect_language
 from assistant.text.normalise import fold, normalise
