@@ -20,7 +20,7 @@ from typing import Protocol
 
 from ingest.articles import Article, Passage
 from ingest.config import IngestConfig
-from ingest.embedding import BATCH_SIZE, Embedder, make_embedder
+from ingest.embedding import BATCH_SIZE, make_embedder
 from ingest.errors import CorpusError
 from ingest.loading import load_articles
 from ingest.splitting import split_article
@@ -34,13 +34,11 @@ class _Advance(Protocol):
     def __call__(self, done: int) -> None: ...
 
 
-def run_ingest(
-    paths: Sequence[Path], config: IngestConfig, *, store_dir: Path | None = None, embedder: Embedder | None = None
-) -> int:
+def run_ingest(paths: Sequence[Path], config: IngestConfig, *, store_dir: Path | None = None) -> int:
     """Ingest the articles at ``paths`` (files or directories) into the store; print a one-line summary.
 
-    ``store_dir`` overrides ``config.store_dir`` (the ``--store`` option); ``embedder`` replaces the configured one
-    (a test's). Returns the exit status (0); every expected failure is raised as :class:`~ingest.errors.CorpusError`.
+    ``store_dir`` overrides ``config.store_dir`` (the ``--store`` option). Returns the exit status (0); every
+    expected failure is raised as :class:`~ingest.errors.CorpusError`.
     """
     started = time.perf_counter()
     articles = load_articles(list(paths), max_bytes=config.max_article_bytes)
@@ -51,8 +49,7 @@ def run_ingest(
 
     outcomes: list[IngestOutcome] = []
     # Ingest is a batch job: it embeds with every core, where a question is embedded with one (see embedding.py).
-    if embedder is None:
-        embedder = make_embedder(config, threads=config.ingest_threads)
+    embedder = make_embedder(config, threads=config.ingest_threads)
     with open_store(config, embedder, store_dir=store_dir) as store, store.writing():
         pending: list[tuple[Article, list[Passage]]] = []
         for article, passages in split:

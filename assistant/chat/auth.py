@@ -113,11 +113,6 @@ def header_name(settings: Settings) -> str | None:
     return name
 
 
-def auth_enabled(settings: Settings) -> bool:
-    """Whether any sign-in is configured (and so whether Chainlit needs a cookie-signing secret)."""
-    return bool(password_users(settings)) or header_name(settings) is not None
-
-
 def check_password(users: dict[str, PasswordHash], name: str, password: str) -> bool:
     """Whether ``name`` is a user and ``password`` theirs; an unknown name costs one scrypt run all the same."""
     stored = users.get(name)
