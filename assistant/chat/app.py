@@ -32,9 +32,8 @@ from chainlit.data.base import BaseDataLayer
 from chainlit.types import ThreadDict
 
 from assistant.answer.answers import Answer, Step, Token, Turn
-from assistant.chat import auth, offline_page
+from assistant.chat import auth, offline_page, view
 from assistant.chat import history as chat_history
-from assistant.chat import view as chat_view
 from assistant.chat.view import LOOKUP_COMMAND, LOOKUP_IDS, SidePanel
 from assistant.errors import USER_ERRORS
 from assistant.settings import Settings, get_settings
@@ -50,7 +49,7 @@ log = logging.getLogger("assistant.chat.app")
 offline_page.install()
 
 HISTORY_KEY = "history"
-#: How many sources this chat has shown: markers are numbered across the conversation (see chat_view).
+#: How many sources this chat has shown: markers are numbered across the conversation (see assistant.chat.view).
 CITED_KEY = "cited"
 _DONE = object()
 
@@ -179,14 +178,14 @@ async def shut_down() -> None:
 @cl.set_starters
 async def set_starters(user: Any = None, language: str | None = None) -> list[cl.Starter]:
     """Starters in the browser's language: three questions and a quote check on a sentence the article quotes."""
-    lang = chat_view.ui_language(language)
+    lang = view.ui_language(language)
     quote = None
     with contextlib.suppress(Exception):
         articles = await cl.make_async(lambda: ENGINE.store().articles())()
-        quote = chat_view.first_quote([a.text for a in articles])
+        quote = view.first_quote([a.text for a in articles])
     return [
         cl.Starter(label=label, message=message, command=command)
-        for label, message, command in chat_view.starters(lang, quote)
+        for label, message, command in view.starters(lang, quote)
     ]
 
 
@@ -252,7 +251,7 @@ async def _answer(question: str, history: list[Turn]) -> Answer | None:
             if isinstance(event, Step):
                 await _show_step(event, language)
             elif isinstance(event, Token):
-                await message.stream_token(chat_view.escape_markdown(event.text))
+                await message.stream_token(view.escape_markdown(event.text))
             elif isinstance(event, Answer):
                 answer = event
     except asyncio.CancelledError:
@@ -260,19 +259,19 @@ async def _answer(question: str, history: list[Turn]) -> Answer | None:
         raise
     except USER_ERRORS as error:  # expected (no store, LLM down, reply cut off): said in the user's words, no traceback
         log.warning("no answer: %s", error)
-        message.content = chat_view.error_markdown(chat_view.failure_reason(error, language), language)
+        message.content = view.error_markdown(view.failure_reason(error, language), language)
         await message.send()
         return None
     except Exception as error:
         log.exception("answer failed")
-        message.content = chat_view.error_markdown(chat_view.failure_reason(error, language), language)
+        message.content = view.error_markdown(view.failure_reason(error, language), language)
         await message.send()
         return None
     if answer is None:
         return None
     offset = cl.user_session.get(CITED_KEY) or 0
-    panels = chat_view.answer_panels(answer, offset)
-    message.content = chat_view.answer_markdown(answer, offset)
+    panels = view.answer_panels(answer, offset)
+    message.content = view.answer_markdown(answer, offset)
     message.elements = _elements(panels)
     message.metadata = chat_history.turn_metadata(Turn(answer.question, answer.answer), offset + len(panels))
     await message.send()
@@ -283,12 +282,12 @@ async def _answer(question: str, history: list[Turn]) -> Answer | None:
 async def _show_step(step: Step, language: Language) -> None:
     """A finished chain stage as a collapsed step (its output is escaped text, not the answer)."""
     async with cl.Step(
-        name=chat_view.steps_label(step.name, language),
+        name=view.steps_label(step.name, language),
         type="retrieval" if step.name == "retrieve" else "tool",
         default_open=False,
         show_input=False,
     ) as shown:
-        shown.output = chat_view.step_output(step.output)
+        shown.output = view.step_output(step.output)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -318,14 +317,14 @@ async def _lookup(text: str) -> None:
     try:
         result = await cl.make_async(lambda: lookup_in_store(text, ENGINE.store()))()
     except USER_ERRORS as error:
-        await cl.Message(content=chat_view.error_markdown(chat_view.failure_reason(error, lang), lang)).send()
+        await cl.Message(content=view.error_markdown(view.failure_reason(error, lang), lang)).send()
         return
     except Exception as error:
         log.exception("lookup failed")
-        await cl.Message(content=chat_view.error_markdown(chat_view.failure_reason(error, lang), lang)).send()
+        await cl.Message(content=view.error_markdown(view.failure_reason(error, lang), lang)).send()
         return
     offset = cl.user_session.get(CITED_KEY) or 0
-    content, panels = chat_view.lookup_markdown(result, lang, offset)
+    content, panels = view.lookup_markdown(result, lang, offset)
     metadata = chat_history.cited_metadata(offset + len(panels))
     await cl.Message(content=content, elements=_elements(panels), metadata=metadata).send()
     cl.user_session.set(CITED_KEY, offset + len(panels))
@@ -341,7 +340,7 @@ def _elements(panels: list[SidePanel]) -> list[cl.Text]:
 
 def _ui_language() -> Language:
     """The browser's language (its first Accept-Language), as fr or en."""
-    return chat_view.ui_language(getattr(cl.context.session, "language", None))
+    return view.ui_language(getattr(cl.context.session, "language", None))
 
 
 async def _in_thread(produce: Callable[[], Iterator[Any]]) -> Any:

@@ -9,8 +9,8 @@ For greedy decoding (temperature 0, which is all this project asks for) the two 
 token overall, when the grammar allows it, is also the best allowed token. The penalties that llama-cpp-python
 puts before the grammar are kept, built by its own code, so the scores compared are the same as before.
 
-Installed in the embedded server's process by :mod:`assistant.local_server`; any other sampling (a temperature,
-mirostat, logits processors, no grammar) keeps llama-cpp-python's own sampler.
+Installed in the embedded server's process by :mod:`assistant.llm.server_child`; any other sampling (a
+temperature, mirostat, logits processors, no grammar) keeps llama-cpp-python's own sampler.
 """
 
 from __future__ import annotations
