@@ -166,6 +166,17 @@ def _answers(url: str) -> bool:
         return False
 
 
+def _server_child(pid: int) -> int | None:
+    """The embedded LLM server started by process ``pid``, once it runs the server's module."""
+    for child in _children(pid):
+        try:
+            if b"assistant.llm.server_child" in Path(f"/proc/{child}/cmdline").read_bytes():
+                return child
+        except OSError:
+            continue
+    return None
+
+
 def _children(pid: int) -> list[int]:
     found = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
@@ -205,12 +216,10 @@ def test_embedded_llama_cpp_server_killed_mid_answer(
     )
     ask = asks(env)
     deadline = time.monotonic() + 180
-    while not _children(ask.process.pid):
+    while not (server := _server_child(ask.process.pid)):  # forked and exec'd: its command line is the server's
         assert ask.process.poll() is None and time.monotonic() < deadline, ask.err.seen
         time.sleep(0.2)
-    (server,) = _children(ask.process.pid)
     command = Path(f"/proc/{server}/cmdline").read_bytes().split(b"\0")
-    assert b"assistant.llm.server_child" in command
     port = int(command[command.index(b"--port") + 1])
     while not _answers(f"http://127.0.0.1:{port}/v1/models"):  # the model is loaded
         assert time.monotonic() < deadline, "the embedded server did not start in 180 s"

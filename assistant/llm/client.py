@@ -42,14 +42,21 @@ class OpenAIChatModel:
         self, messages: Sequence[Message], *, max_tokens: int, schema: Mapping[str, Any] | None = None
     ) -> str:
         """The whole reply as text."""
+        self._until_serving()
         return str(self._model(schema).invoke(_langchain_messages(messages), max_tokens=max_tokens).content)
 
     def stream(
         self, messages: Sequence[Message], *, max_tokens: int, schema: Mapping[str, Any] | None = None
     ) -> Iterator[str]:
         """The reply as it is generated, piece by piece."""
+        self._until_serving()
         for chunk in self._model(schema).stream(_langchain_messages(messages), max_tokens=max_tokens):
             yield str(chunk.content)
+
+    def _until_serving(self) -> None:
+        """Wait while the embedded server restarts after a crash (a question asked meanwhile is not refused)."""
+        if self.endpoint.until_serving is not None:
+            self.endpoint.until_serving()
 
     def _model(self, schema: Mapping[str, Any] | None) -> Any:
         """The chat model, bound to the endpoint's form of ``schema`` when the reply must follow one."""

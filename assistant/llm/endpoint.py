@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
@@ -28,7 +28,8 @@ class Endpoint:
     """Where the LLM is: an OpenAI-style base URL (ending in ``/v1``), the key to send, and the model name.
 
     ``local`` is true for the embedded llama.cpp server; ``json_mode`` is the structured-output request format
-    the server understands (see :func:`json_mode`).
+    the server understands (see :func:`json_mode`); ``until_serving``, for the embedded server, blocks while it is
+    being restarted after a crash.
     """
 
     base_url: str
@@ -36,6 +37,7 @@ class Endpoint:
     model: str
     local: bool = False
     json_mode: JsonMode = "json_schema"
+    until_serving: Callable[[], None] | None = field(default=None, repr=False, compare=False)
 
 
 @contextlib.contextmanager
@@ -65,6 +67,7 @@ def llm_endpoint(settings: Settings) -> Iterator[Endpoint]:
             model=settings.llm_model,
             local=True,
             json_mode=json_mode(settings),
+            until_serving=server.wait_until_serving,
         )
 
 

@@ -98,6 +98,8 @@ class LocalLLMServer:
         self._process: subprocess.Popen[bytes] | None = None
         self._lock = threading.Lock()
         self._stopping = threading.Event()
+        # Set while a started server is serving, cleared while the watchdog restarts a dead one.
+        self._serving = threading.Event()
         self._restarts: list[float] = []
 
     @property
@@ -154,6 +156,7 @@ class LocalLLMServer:
             try:
                 self._wait_ready()
                 log.info("local LLM server ready at %s (log: %s)", self.base_url, self.log_path)
+                self._serving.set()
                 threading.Thread(target=self._restart_when_dead, daemon=True, name="llm-server-watch").start()
                 return
             except _PortTaken:
@@ -184,6 +187,11 @@ class LocalLLMServer:
             process.kill()
             process.wait()
 
+    def wait_until_serving(self) -> None:
+        """Block while a dead server is being restarted (at most its start-up timeout), so that a question asked
+        meanwhile is answered by the new server instead of failing on a refused connection."""
+        self._serving.wait(self.startup_timeout)
+
     def _restart_when_dead(self) -> None:
         """Start the server again, on the same port, whenever it exits without being asked to.
 
@@ -199,6 +207,7 @@ class LocalLLMServer:
             code = process.wait()
             if self._stopping.is_set():
                 return
+            self._serving.clear()
             now = time.monotonic()
             self._restarts = [t for t in self._restarts if now - t < _RESTART_WINDOW_S] + [now]
             if len(self._restarts) > _RESTARTS:
@@ -206,6 +215,7 @@ class LocalLLMServer:
                     "the local LLM server exited with status %s, %d times in %.0f s: not restarting it (log: %s)",
                     code, len(self._restarts), _RESTART_WINDOW_S, self.log_path,
                 )  # fmt: skip
+                self._serving.set()  # nobody waits for a server that will not come back
                 return
             log.warning("the local LLM server exited with status %s; restarting it (log: %s)", code, self.log_path)
             with self._lock:
@@ -217,6 +227,8 @@ class LocalLLMServer:
             except Exception as error:  # it cannot load, its port was taken, or stop() came meanwhile
                 if not self._stopping.is_set():
                     log.error("the local LLM server could not be restarted: %s", error)
+            finally:
+                self._serving.set()
 
     def _spawn(self) -> None:
         env = dict(os.environ)
