@@ -22,11 +22,13 @@ from ingest.embedding import EmbedderIdentity
 
 @dataclass(frozen=True)
 class Request:
-    """One call the chain made: what it sent, its token limit, and the JSON schema that constrained the reply."""
+    """One call the chain made: what it sent, its token limit, the JSON schema that constrained the reply and the
+    token bias it asked for."""
 
     messages: tuple[Message, ...]
     max_tokens: int
     schema: Mapping[str, Any] | None
+    bias: Mapping[str, float] | None = None
 
 
 @dataclass
@@ -41,10 +43,15 @@ class ScriptedChatModel:
     requests: list[Request] = field(default_factory=list)
 
     def complete(
-        self, messages: Sequence[Message], *, max_tokens: int, schema: Mapping[str, Any] | None = None
+        self,
+        messages: Sequence[Message],
+        *,
+        max_tokens: int,
+        schema: Mapping[str, Any] | None = None,
+        bias: Mapping[str, float] | None = None,
     ) -> str:
         """The next scripted reply, whole."""
-        return self._next(messages, max_tokens, schema)
+        return self._next(messages, max_tokens, schema, bias)
 
     def stream(
         self, messages: Sequence[Message], *, max_tokens: int, schema: Mapping[str, Any] | None = None
@@ -54,8 +61,14 @@ class ScriptedChatModel:
         for start in range(0, len(reply), self.chunk):
             yield reply[start : start + self.chunk]
 
-    def _next(self, messages: Sequence[Message], max_tokens: int, schema: Mapping[str, Any] | None) -> str:
-        self.requests.append(Request(tuple(messages), max_tokens, schema))
+    def _next(
+        self,
+        messages: Sequence[Message],
+        max_tokens: int,
+        schema: Mapping[str, Any] | None,
+        bias: Mapping[str, float] | None = None,
+    ) -> str:
+        self.requests.append(Request(tuple(messages), max_tokens, schema, bias))
         if len(self.requests) > len(self.replies):
             raise AssertionError(f"request {len(self.requests)} has no scripted reply: {messages[-1].content!r}")
         return self.replies[len(self.requests) - 1]

@@ -39,11 +39,16 @@ class OpenAIChatModel:
         self.chat_openai = _chat_openai(endpoint, settings)
 
     def complete(
-        self, messages: Sequence[Message], *, max_tokens: int, schema: Mapping[str, Any] | None = None
+        self,
+        messages: Sequence[Message],
+        *,
+        max_tokens: int,
+        schema: Mapping[str, Any] | None = None,
+        bias: Mapping[str, float] | None = None,
     ) -> str:
         """The whole reply as text."""
         self._until_serving()
-        return str(self._model(schema).invoke(_langchain_messages(messages), max_tokens=max_tokens).content)
+        return str(self._model(schema, bias).invoke(_langchain_messages(messages), max_tokens=max_tokens).content)
 
     def stream(
         self, messages: Sequence[Message], *, max_tokens: int, schema: Mapping[str, Any] | None = None
@@ -58,11 +63,15 @@ class OpenAIChatModel:
         if self.endpoint.until_serving is not None:
             self.endpoint.until_serving()
 
-    def _model(self, schema: Mapping[str, Any] | None) -> Any:
-        """The chat model, bound to the endpoint's form of ``schema`` when the reply must follow one."""
-        if schema is None:
-            return self.chat_openai
-        return self.chat_openai.bind(response_format=response_format(self.endpoint, schema))
+    def _model(self, schema: Mapping[str, Any] | None, bias: Mapping[str, float] | None = None) -> Any:
+        """The chat model, bound to the endpoint's form of ``schema`` when the reply must follow one, and to a
+        logit bias by token text where the endpoint takes one (llama-cpp-python's server: the embedded model)."""
+        bound: dict[str, Any] = {}
+        if schema is not None:
+            bound["response_format"] = response_format(self.endpoint, schema)
+        if bias and self.endpoint.local:
+            bound["extra_body"] = {"logit_bias": dict(bias), "logit_bias_type": "tokens"}
+        return self.chat_openai.bind(**bound) if bound else self.chat_openai
 
 
 def make_client(endpoint: Endpoint, settings: Settings) -> openai.OpenAI:

@@ -22,12 +22,21 @@ class Message(NamedTuple):
 class ChatModel(Protocol):
     """A chat model at temperature 0. With ``schema`` (a JSON schema), the reply is constrained to it.
 
+    ``bias`` shifts the model's preference for a few tokens, named by their text (``{"yes": -0.5}``): it moves the
+    threshold of a yes/no judgement to the point measured for the bundled model. Endpoints that cannot take a bias
+    by token text ignore it (their own model was never measured here anyway).
+
     Both methods raise :class:`~assistant.llm.errors.LLMUnavailable` or :class:`~assistant.llm.errors.LLMBadReply`
     when the model cannot answer.
     """
 
     def complete(
-        self, messages: Sequence[Message], *, max_tokens: int, schema: Mapping[str, Any] | None = None
+        self,
+        messages: Sequence[Message],
+        *,
+        max_tokens: int,
+        schema: Mapping[str, Any] | None = None,
+        bias: Mapping[str, float] | None = None,
     ) -> str:
         """The whole reply."""
         ...
