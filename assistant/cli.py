@@ -94,22 +94,24 @@ def _eval(args: argparse.Namespace) -> int:
     report = Report()
     console = Console(stderr=True)
     with open_chain(_settings()) as chain:
-        for outcome in evaluate(chain, cases):
+        for outcome in evaluate(chain, cases, every=args.ablation):
             report.outcomes.append(outcome)
-            mark = "ok" if outcome.correct or (not outcome.case.answerable and outcome.abstained) else "--"
+            mark = "ok" if outcome.lost is None else "--"
             console.print(f"{mark} {outcome.case.id} {outcome.answer.seconds:5.1f}s {outcome.answer.answer[:90]}")
             if args.json:
                 print(json.dumps(outcome.to_json(), ensure_ascii=False), flush=True)
-    rows = report.rows()
+    tables = {"summary": report.rows(), **({"ablation": report.ablation()} if args.ablation else {})}
     if args.json:
-        print(json.dumps({"summary": rows}, ensure_ascii=False))
+        print(json.dumps({**tables, "lost": report.misses(), "dropped by": report.dropped_by()}, ensure_ascii=False))
         return 0
-    table = Table(title=f"assistant eval {args.file}")
-    for column in rows[0]:
-        table.add_column(column)
-    for row in rows:
-        table.add_row(*row.values())
-    Console().print(table)
+    for name, rows in tables.items():
+        table = Table(title=f"assistant eval {args.file}: {name}")
+        for column in rows[0]:
+            table.add_column(column)
+        for row in rows:
+            table.add_row(*row.values())
+        Console().print(table)
+    print(f"misses lost at: {report.misses()}; claims dropped by: {report.dropped_by()}")
     return 0
 
 
@@ -177,6 +179,10 @@ def _build_parser() -> argparse.ArgumentParser:
     evaluate = sub.add_parser("eval", help="Score answers on a JSONL question file (see shared/eval/dev.jsonl).")
     evaluate.add_argument("file", type=Path, help="The question file.")
     evaluate.add_argument("--json", action="store_true", help="Print each outcome and the summary as JSON.")
+    evaluate.add_argument(
+        "--ablation", action="store_true",
+        help="Run every check on every claim and add a table of the answers without each check (slower).",
+    )  # fmt: skip
     evaluate.set_defaults(handler=_eval)
 
     lookup = sub.add_parser(

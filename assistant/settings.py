@@ -68,7 +68,9 @@ class Settings(BaseSettings):
     # Answering
     top_k: int = Field(4, ge=1, le=20, description="Passages retrieved per question.")
     retrieval: Literal["dense", "bm25", "hybrid", "hybrid-translate"] = Field(
-        "hybrid", description="How passages are found: dense, BM25, both fused, or both plus a translation."
+        "dense",
+        description="How passages are found: dense, BM25, both fused, or both plus a translation. Dense is the "
+        "default: on the broad third-party set it put the answer in the top 4 for 255/292 questions, fused 239.",
     )
     answer_language: Literal["auto", "fr", "en"] = Field(
         "auto", description="Answer language; auto follows the question."

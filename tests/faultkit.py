@@ -3,9 +3,9 @@
 The stub is a separate process (so a test can SIGKILL it mid-reply) serving ``/v1/chat/completions`` and
 ``/v1/models`` on 127.0.0.1. Its behaviour is a list of modes consumed one per chat request, the last repeating:
 
-* ``ok``: for a schema-constrained request, one claim that is the first numbered sentence of the prompt, cited by
-  its id (so it passes verification); for any other request (a translation) the last message echoed back;
-  streamed when the request asks for a stream;
+* ``ok``: for a schema-constrained request, one claim that copies the first numbered sentence of the prompt, cited
+  by its id, and "yes" to a request for a verdict (so it passes verification); for any other request (a
+  translation) the last message echoed back; streamed when the request asks for a stream;
 * ``500``: HTTP 500 with an OpenAI-style error body;
 * ``malformed``: HTTP 200 whose body is cut-off JSON;
 * ``html``: HTTP 200 with an HTML page (a login portal or proxy in front of the server);
@@ -89,7 +89,10 @@ class Handler(BaseHTTPRequestHandler):
             time.sleep(3600)
         prompt = "\n".join(m.get("content") or "" for m in request["messages"])
         found = re.search(r"^(S\d+): (.+)$", prompt, re.MULTILINE)
-        claim = {"claims": [{"evidence": [found.group(1)], "text": found.group(2)[:200]}]} if found else {"claims": []}
+        copy = [{"answer": found.group(2)[:200], "evidence": [found.group(1)]}] if found else []
+        claim = {"claims": copy}
+        if "verdict" in json.dumps(request.get("response_format")):
+            claim = {"verdict": "yes"}
         echo = request["messages"][-1].get("content") or ""
         content = json.dumps(claim, ensure_ascii=False) if "response_format" in request else echo
         if not request.get("stream"):

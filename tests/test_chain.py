@@ -1,11 +1,14 @@
 """The answer chain over a real store of the seed, with scripted model replies (the LLM is the only fake here).
 
-What a user would notice: the answer streams, every citation shown is the article's own text at its offsets,
-a reply that cites nothing real becomes a refusal in the question's language, follow-ups are made standalone.
+What a user would notice: the answer streams, it is the article's own words and every citation shown is the
+article's text at its offsets, a claim the model's second reading does not back is not shown, a reply that cites
+nothing real becomes a refusal in the question's language, the article's words are translated for a question in
+the other language, follow-ups are made standalone.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -14,10 +17,14 @@ from doubles import ScriptedChatModel
 from assistant.answer.answers import Answer, Step, Token, Turn
 from assistant.answer.chain import AnswerChain
 from assistant.answer.evidence import number_evidence
+from assistant.answer.judge import VERDICT_SCHEMA, YES_BIAS
 from assistant.settings import Settings
 from ingest.loading import load_article
 from ingest.splitting import split_article
 from ingest.store import PassageStore, open_store
+
+YES = '{"verdict": "yes"}'
+NO = '{"verdict": "no"}'
 
 
 @pytest.fixture
@@ -36,15 +43,19 @@ def _key_of(store: PassageStore, words: str) -> str:
     return next(e.key for e in number_evidence(store.passages()) if words in e.text)
 
 
+def _reply(*claims: tuple[str, str]) -> str:
+    return json.dumps({"claims": [{"answer": answer, "evidence": [key]} for answer, key in claims]})
+
+
 def test_streams_tokens_then_a_verified_answer(settings: Settings, store: PassageStore) -> None:
     key = _key_of(store, "faits prisonniers")
-    reply = f'{{"claims": [{{"evidence": ["{key}"], "text": "Ils ont été faits prisonniers."}}]}}'
-    events = list(_chain(settings, store, [reply]).stream("Que sont devenus les survivants ?"))
+    chain = _chain(settings, store, [_reply(("ont été faits prisonniers", key)), YES])
+    events = list(chain.stream("Que sont devenus les survivants ?"))
     streamed = "".join(e.text for e in events if isinstance(e, Token))
     answer = events[-1]
     assert isinstance(answer, Answer) and not answer.abstained
-    assert streamed == "Ils ont été faits prisonniers."
-    assert answer.answer == "Ils ont été faits prisonniers. [1]"
+    assert streamed == "ont été faits prisonniers"
+    assert answer.answer == "Ont été faits prisonniers [1]"
     [citation] = answer.citations
     article = store.article(citation.doc_id).text
     assert article[citation.start : citation.end] == citation.quote
@@ -52,12 +63,44 @@ def test_streams_tokens_then_a_verified_answer(settings: Settings, store: Passag
     assert any(isinstance(e, Step) and e.name == "retrieve" for e in events)
 
 
+def test_the_second_reading_sees_the_cited_passage_and_the_question_under_the_calibrated_bias(
+    settings: Settings, store: PassageStore
+) -> None:
+    key = _key_of(store, "faits prisonniers")
+    model = ScriptedChatModel([_reply(("ont été faits prisonniers", key)), YES])
+    AnswerChain(settings, store, model).answer("Que sont devenus les survivants ?")
+    judged = model.requests[1]
+    assert judged.schema == VERDICT_SCHEMA and judged.bias == {"yes": YES_BIAS}
+    passage = next(p for p in store.passages() if "faits prisonniers" in p.text)
+    assert passage.text in judged.messages[-1].content
+    assert "Que sont devenus les survivants ?" in judged.messages[-1].content
+    assert "ARTICLES" not in judged.messages[-1].content, "the judge reads one passage, not the whole context"
+
+
+def test_a_claim_the_second_reading_does_not_back_becomes_a_refusal_naming_the_nearest_passage(
+    settings: Settings, store: PassageStore
+) -> None:
+    key = _key_of(store, "faits prisonniers")
+    answer = _chain(settings, store, [_reply(("ont été faits prisonniers", key)), NO]).answer(
+        "Combien de soldats ukrainiens ont été faits prisonniers ?"
+    )
+    assert answer.abstained and answer.citations == [] and answer.answer == "L'article ne le dit pas."
+    assert "does not answer the question as asked" in answer.dropped[0]
+    assert answer.retrieved, "a refusal still offers the nearest passage"
+
+
 def test_invented_evidence_becomes_a_refusal_in_the_question_language(settings: Settings, store: PassageStore) -> None:
-    reply = '{"claims": [{"evidence": ["S999"], "text": "Bamako has 2 million inhabitants."}]}'
-    answer = _chain(settings, store, [reply, reply]).answer("What is the population of Bamako?")
+    reply = '{"claims": [{"answer": "2 million", "evidence": ["S999"]}]}'
+    answer = _chain(settings, store, [reply]).answer("What is the population of Bamako?")
     assert answer.abstained and answer.citations == []
     assert answer.answer == "The article does not say."
     assert answer.retrieved, "a refusal still offers the nearest passage"
+
+
+def test_words_the_article_does_not_hold_are_a_refusal(settings: Settings, store: PassageStore) -> None:
+    key = _key_of(store, "faits prisonniers")
+    answer = _chain(settings, store, [_reply(("ont été libérés", key))]).answer("Que sont devenus les survivants ?")
+    assert answer.abstained and "not the words of its evidence" in answer.dropped[0]
 
 
 def test_malformed_reply_is_a_refusal_not_a_crash(settings: Settings, store: PassageStore) -> None:
@@ -65,10 +108,39 @@ def test_malformed_reply_is_a_refusal_not_a_crash(settings: Settings, store: Pas
     assert answer.abstained and answer.answer == "L'article ne le dit pas."
 
 
+def test_a_reply_the_model_left_empty_is_a_refusal_and_not_asked_again(settings: Settings, store: PassageStore) -> None:
+    model = ScriptedChatModel(['{"claims": []}'])
+    answer = AnswerChain(settings, store, model).answer("Quelle est la recette du tiramisu ?")
+    assert answer.abstained and answer.answer == "L'article ne le dit pas."
+    assert len(model.requests) == 1
+
+
+def test_words_copied_from_a_french_article_are_translated_for_an_english_question(
+    settings: Settings, store: PassageStore
+) -> None:
+    key = _key_of(store, "faits prisonniers")
+    replies = [_reply(("ont été faits prisonniers", key)), YES, "were taken prisoner"]
+    answer = _chain(settings, store, replies).answer("What happened to the few survivors?")
+    assert answer.answer == "Were taken prisoner [1]"
+    assert answer.claims[0].span == "ont été faits prisonniers"
+    assert answer.language == "en"
+
+
+def test_a_translation_that_loses_a_figure_is_not_shown_the_article_s_words_are(
+    settings: Settings, store: PassageStore
+) -> None:
+    key = _key_of(store, "depuis 2023")
+    span = next(e.text for e in number_evidence(store.passages()) if e.key == key)
+    copy = span[span.index("ont perdu") : span.index("2023") + 4]
+    replies = [_reply((copy, key)), YES, "lost control of several towns"]
+    answer = _chain(settings, store, replies).answer("Since when have the separatist groups been losing towns?")
+    assert answer.claims[0].text == copy[:1].upper() + copy[1:]
+
+
 def test_follow_up_is_rewritten_before_retrieval(settings: Settings, store: PassageStore) -> None:
     key = _key_of(store, "Mohamed Elmaouloud Ramadane")
-    reply = f'{{"claims": [{{"evidence": ["{key}"], "text": "Mohamed Elmaouloud Ramadane."}}]}}'
-    chain = _chain(settings, store, ["Qui a signé le communiqué des séparatistes ?", reply])
+    rewritten = "Qui a signé le communiqué des séparatistes ?"
+    chain = _chain(settings, store, [rewritten, _reply(("Mohamed Elmaouloud Ramadane", key)), YES])
     history = [Turn("Que dit le communiqué ?", "Que les colonnes ont été anéanties. [1]")]
     events = list(chain.stream("Et qui l'a signé ?", history))
     assert Step("rewrite", "Qui a signé le communiqué des séparatistes ?") in events
@@ -84,37 +156,12 @@ def test_huge_question_is_cut_and_the_user_told(settings: Settings, store: Passa
     assert answer.notice == f"La question a été coupée à ses {settings.max_question_chars} premiers caractères."
 
 
-def test_focus_excerpt_is_the_best_retrieved_passage_after_the_question(
-    settings: Settings, store: PassageStore
-) -> None:
+def test_the_cached_prefix_is_the_same_for_every_question(settings: Settings, store: PassageStore) -> None:
     chain = _chain(settings, store, [])
     evidence = number_evidence(store.passages())
-    focus = evidence[:2]
-    system, user = chain.messages("Who?", "en", evidence, focus)
-    assert system.content == chain.messages("What?", "fr", evidence)[0].content, "the cached prefix never changes"
+    system, user = chain.messages("Who?", "en", evidence)
+    assert system.content == chain.messages("Quoi ?", "fr", evidence)[0].content, "the cached prefix never changes"
     assert user.content.startswith("Question: Who?")
-    assert all(f"{e.key}: {e.text}" in user.content for e in focus)
-
-
-def test_a_reply_that_fails_verification_is_asked_again_without_the_excerpt(
-    settings: Settings, store: PassageStore
-) -> None:
-    key = _key_of(store, "bastion de la revendication")
-    invented = '{"claims": [{"evidence": ["S999"], "text": "Kidal compte 99 habitants."}]}'
-    supported = f'{{"claims": [{{"evidence": ["{key}"], "text": "C\'est un bastion."}}]}}'
-    events = list(_chain(settings, store, [invented, supported]).stream("Pourquoi Kidal est-elle importante ?"))
-    answer = events[-1]
-    assert isinstance(answer, Answer) and not answer.abstained
-    assert answer.answer == "C'est un bastion. [1]"
-    assert any(isinstance(e, Step) and e.name == "retry" for e in events)
-    assert "no valid evidence" in answer.dropped[0]
-
-
-def test_a_reply_the_model_left_empty_is_not_asked_again(settings: Settings, store: PassageStore) -> None:
-    key = _key_of(store, "bastion de la revendication")
-    supported = f'{{"claims": [{{"evidence": ["{key}"], "text": "C\'est un bastion."}}]}}'
-    answer = _chain(settings, store, ['{"claims": []}', supported]).answer("Quelle est la recette du tiramisu ?")
-    assert answer.abstained and answer.answer == "L'article ne le dit pas."
 
 
 def test_warming_up_reads_exactly_the_prompt_prefix_the_first_question_reuses(
@@ -124,7 +171,7 @@ def test_warming_up_reads_exactly_the_prompt_prefix_the_first_question_reuses(
     chain = AnswerChain(settings, store, model)
     chain.warm()
     chain.answer("Qui a signé le communiqué ?")
-    warm, first = [request.messages for request in model.requests]
+    warm, first = (request.messages for request in model.requests)
     assert warm[0].content == first[0].content, "the system prompt (instructions + articles) must be byte-identical"
     assert "Mohamed Elmaouloud Ramadane" in warm[0].content
 
@@ -150,26 +197,21 @@ def test_a_lone_surrogate_in_a_question_is_replaced_not_a_crash(settings: Settin
     assert answer.abstained and "\ud800" not in answer.question
 
 
-def test_the_reply_schema_bounds_claims_and_evidence_so_a_reply_fits_its_token_limit() -> None:
-    from assistant.answer.reply import MAX_CLAIMS, MAX_EVIDENCE, claims_schema
-
-    claims = claims_schema(["S1", "S2"])["properties"]["claims"]
-    assert claims["maxItems"] == MAX_CLAIMS
-    assert claims["items"]["properties"]["evidence"]["maxItems"] == MAX_EVIDENCE
-    assert list(claims["items"]["properties"]) == ["text", "evidence"], "the claim is written before its evidence"
-
-
-def test_asked_whether_something_is_known_the_article_saying_it_is_not_is_the_answer(
-    settings: Settings, store: PassageStore
-) -> None:
-    answer = _chain(settings, store, ['{"claims": []}']).answer("Is it known whether the drone offer will happen?")
-    assert not answer.abstained and answer.answer.startswith("It is not known")
-    [citation] = answer.citations
-    assert "sans que l’on sache" in citation.quote
+def test_a_question_for_two_things_gets_a_claim_for_each(settings: Settings, store: PassageStore) -> None:
+    who = _key_of(store, "Mohamed Elmaouloud Ramadane")
+    where = _key_of(store, "Tinzaouatene")
+    replies = [_reply(("Mohamed Elmaouloud Ramadane", who), ("Tinzaouatene", where)), YES, YES]
+    answer = _chain(settings, store, replies).answer("Qui a signé le communiqué, et où était la bataille ?")
+    assert [c.text for c in answer.claims] == ["Mohamed Elmaouloud Ramadane", "Tinzaouatene"]
+    assert answer.answer.count("[") == 2
 
 
-def test_asked_whether_something_is_known_with_no_such_sentence_is_still_a_refusal(
-    settings: Settings, store: PassageStore
-) -> None:
-    answer = _chain(settings, store, ['{"claims": []}']).answer("Sait-on qui a gagné le tournoi de tennis ?")
-    assert answer.abstained and answer.answer == "L'article ne le dit pas."
+def test_every_keeps_each_check_s_verdict_on_each_claim(settings: Settings, store: PassageStore) -> None:
+    wrong = _key_of(store, "lourdes pertes")
+    right = _key_of(store, "Mohamed Elmaouloud Ramadane")
+    replies = [_reply(("ont été libérés", wrong), ("Mohamed Elmaouloud Ramadane", right)), NO, YES]
+    answer = _chain(settings, store, replies).answer("Qui a signé le communiqué ?", every=True)
+    assert [d.span for d in answer.drafts] == ["ont été libérés", "Mohamed Elmaouloud Ramadane"]
+    assert answer.drafts[0].verdicts["quotes_its_evidence"] and answer.drafts[0].verdicts["judged_to_answer"]
+    assert not any(answer.drafts[1].verdicts.values())
+    assert answer.answer == "Mohamed Elmaouloud Ramadane [1]"

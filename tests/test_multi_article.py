@@ -37,13 +37,13 @@ Les pêcheurs de Soumbédioune rentrent souvent avec des pirogues presque vides.
 
 Une association de pêcheurs demande au gouvernement de contrôler les licences de pêche.
 """
-#: (article file, question, words of the sentence that answers it, the claim the model is scripted to make)
+#: (article file, question, words of the sentence that answers it, the words the model is scripted to copy)
 CASES = [
     ("gao.txt", "Qu'a voté le conseil municipal de Gao ?", "a voté mardi un budget",
-     "Le conseil municipal de Gao a voté un budget pour réparer le marché central."),
+     "un budget pour réparer le marché central"),
     ("dakar.txt", "Qui les pêcheurs accusent-ils de vider les eaux ?", "accusent les chalutiers",
-     "Ils accusent les chalutiers étrangers de vider les eaux du large."),
-    ("seed", "Que sont devenus les rares survivants ?", "faits prisonniers", "Ils ont été faits prisonniers."),
+     "les chalutiers étrangers"),
+    ("seed", "Que sont devenus les rares survivants ?", "faits prisonniers", "ont été faits prisonniers"),
 ]  # fmt: skip
 
 
@@ -69,14 +69,14 @@ def _reply_citing(chain: AnswerChain, question: str, words: str, claim: str) -> 
     retrieved = chain.retriever.search(question, not_french=detect_language(question) != "fr")
     keys = [e.key for e in number_evidence(chain.context_passages(retrieved)) if words in e.text]
     assert keys, f"the sentence with {words!r} is not in the context for {question!r}"
-    return f'{{"claims": [{{"evidence": ["{keys[0]}"], "text": "{claim}"}}]}}'
+    return f'{{"claims": [{{"answer": "{claim}", "evidence": ["{keys[0]}"]}}]}}'
 
 
 def _check_answers(settings: Settings, store: PassageStore, articles: dict[str, Article]) -> None:
     for name, question, words, claim in CASES:
         probe = AnswerChain(settings, store, ScriptedChatModel([]))
         reply = _reply_citing(probe, question, words, claim)
-        chain = AnswerChain(settings, store, ScriptedChatModel([reply]))
+        chain = AnswerChain(settings, store, ScriptedChatModel([reply, '{"verdict": "yes"}']))
         answer = chain.answer(question)
         article = articles[name]
         assert not answer.abstained, (question, answer.dropped)

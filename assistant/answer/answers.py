@@ -37,10 +37,28 @@ class Citation:
 
 @dataclass(frozen=True)
 class Claim:
-    """One sentence of the answer and the numbers of the citations that support it."""
+    """One claim of the answer as shown (``text``), the numbers of the citations that support it, and ``span``:
+    the article's own words it shows (``text`` is the same words, or their translation into the answer's
+    language)."""
 
     text: str
     citations: tuple[int, ...]
+    span: str = ""
+
+
+@dataclass(frozen=True)
+class DraftRecord:
+    """One claim the model proposed, as an evaluation sees it: the text it would show, the article's words it
+    copied, the sentence it cites (``doc_id``, ``start``, ``end``; empty when it cites none) and each check's
+    verdict (the reason it failed, or None)."""
+
+    text: str
+    span: str
+    doc_id: str
+    start: int
+    end: int
+    quote: str
+    verdicts: dict[str, str | None]
 
 
 @dataclass
@@ -57,6 +75,7 @@ class Answer:
     retrieved: list[Passage] = field(default_factory=list)
     notice: str | None = None
     dropped: list[str] = field(default_factory=list)
+    drafts: list[DraftRecord] = field(default_factory=list)
     seconds: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
@@ -71,6 +90,7 @@ class Answer:
             "retrieved": [{"passage_id": p.id, "doc_id": p.doc_id, "text": p.text} for p in self.retrieved],
             "notice": self.notice,
             "dropped": self.dropped,
+            "drafts": [asdict(d) for d in self.drafts],
             "seconds": round(self.seconds, 3),
         }
 

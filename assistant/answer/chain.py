@@ -1,4 +1,5 @@
-"""The answer chain: rewrite a follow-up, retrieve, ask the LLM for claims with evidence ids, verify, render.
+"""The answer chain: rewrite a follow-up, retrieve, ask the LLM to copy the answer from a numbered sentence, check
+it, translate it when the article is in the other language, render.
 
 Stages run in one direction and each is a plain function over typed values; the LLM is any
 :class:`~assistant.llm.protocol.ChatModel`. The prompt is laid out for the llama.cpp prompt cache: the instructions
@@ -12,12 +13,13 @@ import time
 from collections.abc import Generator, Iterator, Sequence
 from functools import cache
 
-from assistant.answer.answers import Answer, Claim, Event, Step, Token, Turn
-from assistant.answer.checks import asks_whether_known, gives_orders, uncertain_sentence, verify
+from assistant.answer.answers import Answer, Citation, Claim, DraftRecord, Event, Step, Token, Turn
+from assistant.answer.checks import CheckedDraft, display, gives_orders, verify
 from assistant.answer.evidence import Evidence, format_context, number_evidence
+from assistant.answer.judge import SupportJudge
 from assistant.answer.prompts import load_prompt
-from assistant.answer.render import render
-from assistant.answer.reply import MAX_REPLY_TOKENS, claims_schema, is_refusal, parse_claims, streamed_text
+from assistant.answer.render import faithful_translation, needs_translation, render
+from assistant.answer.reply import MAX_REPLY_TOKENS, Drafted, claims_schema, parse_claims, streamed_text
 from assistant.answer.retrieval import HybridRetriever
 from assistant.errors import UserError
 from assistant.llm.protocol import ChatModel, Message
@@ -38,6 +40,7 @@ class AnswerChain:
         self.settings = settings
         self.store = store
         self.chat_model = chat_model
+        self.judge = SupportJudge(chat_model)
         self.retriever = HybridRetriever(
             store=store, k=settings.top_k, mode=settings.retrieval, translate=self.translate
         )
@@ -49,16 +52,22 @@ class AnswerChain:
         messages = [Message("system", load_prompt("translate_question")), Message("user", question)]
         return self.chat_model.complete(messages, max_tokens=120).strip() or question
 
-    def translate_claims(self, claims: list[Claim], language: Language) -> list[Claim]:
-        """The claims in the answer language: a small model often answers an English question in French."""
-        translated = []
-        for claim in claims:
-            text = claim.text
-            if detect_language(text, default=language) != language:
-                messages = [Message("system", load_prompt("translate_answer", language)), Message("user", text)]
-                text = self.chat_model.complete(messages, max_tokens=200).strip() or claim.text
-            translated.append(Claim(text=text, citations=claim.citations))
-        return translated
+    def translate_claims(self, claims: list[Claim], citations: Sequence[Citation], language: Language) -> list[Claim]:
+        """The claims in the answer language: words copied from an article in the other language are translated,
+        and the translation is shown only if it keeps the copy's figures and names (else the copy itself is)."""
+        quotes = {c.n: c.quote for c in citations}
+        return [
+            Claim(self.shown_text(c.span, quotes[c.citations[0]], language), c.citations, c.span) for c in claims
+        ]
+
+    def shown_text(self, span: str, sentence: str, language: Language) -> str:
+        """The words ``span`` copied from ``sentence`` as the answer shows them in ``language``."""
+        if needs_translation(span, sentence, language):
+            messages = [Message("system", load_prompt("translate_answer", language)), Message("user", span)]
+            candidate = self.chat_model.complete(messages, max_tokens=120).strip()
+            if faithful_translation(span, candidate):
+                return display(candidate)
+        return display(span)
 
     def rewrite(self, question: str, history: Sequence[Turn]) -> str:
         """A follow-up made standalone from the last turns; the question itself when there is no history."""
@@ -78,28 +87,19 @@ class AnswerChain:
             return everything
         return sorted(retrieved, key=lambda p: (p.doc_id, p.position))
 
-    def messages(
-        self, question: str, language: Language, evidence: Sequence[Evidence], excerpt: Sequence[Evidence] = ()
-    ) -> list[Message]:
-        """System prompt with the numbered articles first (the stable, cached part), the question last.
-
-        ``excerpt`` sentences (the best retrieved passage) are repeated after the question as a likely excerpt.
-        """
+    def messages(self, question: str, language: Language, evidence: Sequence[Evidence]) -> list[Message]:
+        """System prompt with the numbered articles first (the stable, cached part), the question last."""
         system = load_prompt("answer_system").replace("{context}", format_context(evidence))
-        if excerpt:
-            excerpt_text = "\n".join(f"{e.key}: {e.text}" for e in excerpt)
-            user = load_prompt("answer_user_excerpt", language).replace("{excerpt}", excerpt_text)
-        else:
-            user = load_prompt("answer_user", language)
-        return [Message("system", system), Message("user", user.replace("{question}", question))]
+        user = load_prompt("answer_user", language).replace("{question}", question)
+        return [Message("system", system), Message("user", user)]
 
     def claims_reply(
-        self, question: str, language: Language, evidence: Sequence[Evidence], excerpt: Sequence[Evidence]
+        self, question: str, language: Language, evidence: Sequence[Evidence]
     ) -> Generator[Token, None, str]:
-        """Ask for the claims under the schema; yield the claim text as it streams, return the whole reply."""
+        """Ask for the claims under the schema; yield the answers as they stream, return the whole reply."""
         schema = claims_schema([e.key for e in evidence])
         buffer, shown = "", ""
-        messages = self.messages(question, language, evidence, excerpt)
+        messages = self.messages(question, language, evidence)
         for chunk in self.chat_model.stream(messages, max_tokens=MAX_REPLY_TOKENS, schema=schema):
             buffer += chunk
             text = streamed_text(buffer)
@@ -120,8 +120,12 @@ class AnswerChain:
 
     # -- the chain ------------------------------------------------------------------------------------------
 
-    def stream(self, question: str, history: Sequence[Turn] = ()) -> Iterator[Event]:
-        """Steps, then answer tokens as they come, then the verified :class:`Answer` last."""
+    def stream(self, question: str, history: Sequence[Turn] = (), *, every: bool = False) -> Iterator[Event]:
+        """Steps, then answer tokens as they come, then the verified :class:`Answer` last.
+
+        ``every`` (for evaluations) runs every check on every claim and translates each claim that would need it,
+        so that the answer's :attr:`~Answer.drafts` tell what any subset of the checks would have shown.
+        """
         started = time.perf_counter()
         question, cut = self._clean_question(question)
         language = answer_language(question, self.settings.answer_language)
@@ -139,33 +143,18 @@ class AnswerChain:
         evidence = number_evidence(self.context_passages(retrieved))
         if not evidence:
             raise UserError(f"no articles in store {self.store.location}; run `assistant ingest PATH` first")
-        excerpt = [e for e in evidence if e.passage.id == retrieved[0].id] if retrieved else []
-        reply = yield from self.claims_reply(standalone, language, evidence, excerpt)
-        answer = self._answer_from_claims(question, standalone, language, parse_claims(reply), evidence, retrieved)
-        if answer.abstained and answer.dropped and excerpt:
-            # Every claim failed verification (often a figure or name borrowed from the excerpt's neighbour):
-            # ask once more from the whole article alone. A reply the model itself left empty is not retried:
-            # measured, a second look at a question it declined made it answer unanswerable ones.
-            yield Step("retry", "\n".join(answer.dropped))
-            reply = yield from self.claims_reply(standalone, language, evidence, [])
-            claims = parse_claims(reply)
-            retry = self._answer_from_claims(question, standalone, language, claims, evidence, retrieved)
-            retry.dropped = answer.dropped + retry.dropped
-            answer = retry
-        if answer.abstained and asks_whether_known(standalone):
-            not_known_sentence = uncertain_sentence(standalone, evidence, retrieved)
-            if not_known_sentence is not None:
-                not_known = [(CATALOGUE[language]["not_known"], [not_known_sentence.key])]
-                answer = self._answer_from_claims(question, standalone, language, not_known, evidence, retrieved)
+        reply = yield from self.claims_reply(standalone, language, evidence)
+        drafted = parse_claims(reply)
+        answer = self._answer_from_claims(question, standalone, language, drafted, evidence, retrieved, every)
         if cut:
             answer.notice = CATALOGUE[language]["question_cut"].format(limit=self.settings.max_question_chars)
         answer.seconds = time.perf_counter() - started
         yield answer
 
-    def answer(self, question: str, history: Sequence[Turn] = ()) -> Answer:
-        """The verified answer, without streaming."""
+    def answer(self, question: str, history: Sequence[Turn] = (), *, every: bool = False) -> Answer:
+        """The verified answer, without streaming (``every``: see :meth:`stream`)."""
         final = None
-        for event in self.stream(question, history):
+        for event in self.stream(question, history, every=every):
             if isinstance(event, Answer):
                 final = event
         assert final is not None
@@ -192,28 +181,55 @@ class AnswerChain:
         question: str,
         standalone: str,
         language: Language,
-        replied: Sequence[tuple[str, list[str]]],
+        drafted: Sequence[Drafted],
         evidence: Sequence[Evidence],
         retrieved: Sequence[Passage],
+        every: bool = False,
     ) -> Answer:
-        """The answer made of the replied claims that survive verification, or the refusal when none does."""
-        raw_claims = [(text, ids) for text, ids in replied if not is_refusal(text)]
-        checked = verify(standalone, raw_claims, evidence, cache(lambda doc_id: self.store.article(doc_id).text))
-        claims = checked.claims
+        """The answer made of the replied claims that pass every check, or the refusal when none does."""
+        checked = verify(
+            standalone,
+            drafted,
+            evidence,
+            cache(lambda doc_id: self.store.article(doc_id).text),
+            self.judge,
+            ranked=[p.id for p in retrieved],
+            every=every,
+        )
         answer = Answer(
             question=question,
             standalone_question=standalone,
             language=language,
             answer="",
-            abstained=not claims,
+            abstained=not checked.claims,
             retrieved=list(retrieved),
             dropped=checked.dropped,
         )
-        if claims:
-            claims = self.translate_claims(claims, language)
+        if checked.claims:
             answer.citations = checked.citations
-            answer.claims = claims
-            answer.answer = render(claims)
+            answer.claims = self.translate_claims(checked.claims, checked.citations, language)
+            answer.answer = render(answer.claims)
         else:
             answer.answer = CATALOGUE[language]["refusal"]
+        shown = {claim.span: claim.text for claim in answer.claims}
+        answer.drafts = [self._record(item, shown, language, every) for item in checked.checked]
         return answer
+
+    def _record(self, item: CheckedDraft, shown: dict[str, str], language: Language, every: bool) -> DraftRecord:
+        """What an evaluation keeps of a draft: the text it shows, or would show (translated when ``every``)."""
+        draft = item.draft
+        sentence = draft.cited[0] if draft.cited else None
+        text = shown.get(draft.answer)
+        if text is None:
+            quoted = sentence is not None and item.verdicts.get("quotes_its_evidence") is None
+            translate = every and quoted and sentence is not None
+            text = self.shown_text(draft.answer, sentence.text, language) if translate else display(draft.answer)
+        return DraftRecord(
+            text=text,
+            span=draft.answer,
+            doc_id=sentence.passage.doc_id if sentence else "",
+            start=sentence.start if sentence else 0,
+            end=sentence.end if sentence else 0,
+            quote=sentence.text if sentence else "",
+            verdicts=dict(item.verdicts),
+        )

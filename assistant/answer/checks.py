@@ -1,58 +1,39 @@
-"""The code-side check of what the model cites: each claim must be supported by the sentences it names.
+"""The checks a claim must pass before it is shown: named functions in one ordered list, each with its reason.
 
-Every sentence of the context has an id and the quote shown is the sentence cut from the article, so what remains
-to check in code is what a model can still get wrong: ids that do not exist, claims with no evidence, figures and
-names the evidence does not hold, an "it is not known" the evidence does not say, a question for a quantity or a
-name answered without one, and instructions planted in an article. Each check is a named function in
-:data:`CHECKS`, run in order; the first that fails gives the reason the claim is dropped.
+A claim is the words the model says it copied from a numbered sentence, and that sentence. Nothing the model
+writes is shown unchecked: the answer must be the article's own words (so its names, figures, dates, negations and
+hedges are the article's), and the evidence must answer the question as it is asked, not one like it. The second is
+where a small model fails: asked about an event the article never reports, in the wording of one it does ("the 15
+smallest cities" where the article says largest), it copies the answer to the question the article does answer.
+
+:data:`CHECKS` runs in order, cheapest first; the first that fails gives the reason the claim is dropped. Each
+check's worth was measured by ablation on ``../shared/eval/external-dev/`` (see the README's table): a check that
+did not pay there is not in the list.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from difflib import SequenceMatcher
 
 from assistant.answer.answers import Citation, Claim
 from assistant.answer.evidence import Evidence
 from assistant.answer.render import citation
-from assistant.text.lexicon import COUNT_WORDS, NUMBER_WORDS
-from assistant.text.normalise import content_words, normalise, tokenize, word_stems
-from ingest.articles import Passage
+from assistant.answer.reply import ANSWER_CHARS, Drafted
+from assistant.text.normalise import normalise
 
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
-SUBJECT_STEMS = 3
-#: A re-pointed sentence must hold at least this many, and this share, of the claim's other words.
-REPOINT_WORDS = 2
-REPOINT_SHARE = 0.6
-_NAME = re.compile(r"\b[A-ZÀ-ÖØ-Þ][\w’'-]*[\w]", re.UNICODE)
-_COUNT_QUESTION = re.compile(
-    r"\b(how many|how much|what number|what is the (population|number|size|toll|amount)|combien|quel nombre|"
-    r"quelle (est la )?(population|quantité)|quel est le (nombre|bilan|montant))\b",
-    re.IGNORECASE,
-)
-_NAME_QUESTION = re.compile(
-    r"\b(quel est le nom|quels sont les noms|comment s'appelle|comment se nomme|what is the name|what was the name|"
-    r"what are the names|what is .{0,40} called|what was .{0,40} called)\b",
-    re.IGNORECASE,
-)
-_COUNT_WORD = re.compile(rf"\b({COUNT_WORDS})\b", re.IGNORECASE)
+_FIGURE = re.compile(r"\d+(?:[.,]\d+)*")
+_EDGES = " \t\n.,;:!?\"'«»“”‘’()[]"
+_WORD = re.compile(r"\w+")
+_DIGITS = re.compile(r"\d+")
+#: How close (difflib ratio, accents, case and punctuation folded) a copy must be to a run of the sentence's words
+#: for that run to be taken as what the model meant to copy: "Hasan al-Turabi" for the article's "Hassan
+#: al-Turabi", "5.72%" for "5,72 %". Measured on the broad set: 8 right answers the model misspelt, none wrong.
+CLOSE_COPY = 0.85
 
-#: Questions that ask whether something is known: the article's own "it is not known" is their answer.
-_KNOWN_QUESTION = re.compile(
-    r"\b(is it (known|clear|certain|confirmed|sure)|do (we|they|you) know|does anyone know|"
-    r"sait-on|on sait si|est-ce qu'on sait|est-ce que l'on sait|est-il (connu|certain|confirmé|sûr)|"
-    r"est-ce (connu|certain|confirmé|sûr))\b",
-    re.IGNORECASE,
-)
-#: Wording that says something is not known: a claim that says so must cite a sentence that says so too.
-_UNCERTAIN = re.compile(
-    r"\b(not known|unknown|unclear|not clear|uncertain|no way of knowing|not confirmed|unconfirmed|"
-    r"could not be (verified|confirmed)|remains to be seen|"
-    r"sans que l'on sache|sans qu'on sache|on ne sait pas|on ignore|n'est pas connu|inconnu|incertain|"
-    r"pas (été )?confirmé|pas pu être (vérifié|confirmé)|reste à savoir)",
-    re.IGNORECASE,
-)
 #: Sentences that give orders to an assistant. An article can carry them (a planted prompt injection); they are
 #: never support for a claim, and a claim that repeats what one tells the assistant to say ("PWNED") is dropped.
 _QUOTED = re.compile(r"['\"«“‘]\s*([^'\"«»“”‘’]{1,80}?)\s*['\"»”’]")
@@ -66,68 +47,234 @@ _INSTRUCTION = re.compile(
     re.IGNORECASE,
 )
 
+Judge = Callable[[str, str], bool]
+"""Whether a passage answers a question, as the model judges it reading that passage alone."""
 
-def unsupported_numbers(claim: str, evidence: Iterable[Evidence]) -> list[str]:
-    """Figures in the claim that no cited sentence states about the claim's subject.
 
-    In a claim that says more than its figure, a figure counts as held only by a cited sentence that also shares
-    a word stem with the claim: citing one sentence for its year and another for its subject ("since 2012, the
-    junta...") is not support. A bare answer ("Since 2023.") needs only a cited sentence holding the figure.
-    A figure the sentence spells in words counts ("une quinzaine" holds 15).
+@dataclass(frozen=True)
+class Draft:
+    """One claim to check: the question, the words the model gave as its answer, the sentences it cites (the one
+    holding those words first), every sentence it could have cited, and the judge a check may consult."""
+
+    question: str
+    answer: str
+    cited: tuple[Evidence, ...]
+    context: tuple[Evidence, ...]
+    judge: Judge
+
+
+Check = Callable[[Draft], str | None]
+"""A check: why the draft may not be shown, or None when it passes."""
+
+
+def cites_evidence(draft: Draft) -> str | None:
+    """A claim must cite a sentence that exists (and is still the article's text at its offsets)."""
+    return None if draft.cited else "no valid evidence"
+
+
+def is_whole(draft: Draft) -> str | None:
+    """An answer the grammar cut at its length limit ends mid-word: it is never shown."""
+    return "the answer was cut at its length limit" if len(draft.answer) >= ANSWER_CHARS else None
+
+
+def quotes_its_evidence(draft: Draft) -> str | None:
+    """The answer must be the words of its evidence, so every name, figure, negation and hedge in it is the
+    article's own. A copy the model placed in the wrong sentence has already been re-pointed (:func:`locate`)."""
+    return None if copied_from(draft.answer, draft.cited[0]) else "the answer is not the words of its evidence"
+
+
+def follows_no_planted_order(draft: Draft) -> str | None:
+    """An instruction written into an article is never support, and its payload is never an answer."""
+    if obeys_orders(draft.answer, draft.cited, draft.context):
+        return "it follows an instruction written in the article"
+    return None
+
+
+def states_the_question_figures(draft: Draft) -> str | None:
+    """Every figure the question takes for granted ("in 1725", "over 300 police") must be in the passage that
+    answers it: a question about another year or number is a question the article does not answer."""
+    passage = draft.cited[0].passage
+    held = normalise(f"{passage.title} {passage.text}")
+    missing = [n for n in _FIGURE.findall(draft.question) if n not in held]
+    return f"the question's figures {missing} are not in the evidence's passage" if missing else None
+
+
+def judged_to_answer(draft: Draft) -> str | None:
+    """The model, shown only the evidence's passage and the question, must judge that the passage answers it.
+
+    A second reading with nothing else in view: the answering prompt shows several passages and asks for a copy,
+    and a 1.5B model then copies the nearest answer to a question the article does not answer. Its yes/no is
+    read with a threshold calibrated on the broad set (see :mod:`assistant.answer.judge`).
     """
-    stems = word_stems(_NUMBER.sub(" ", claim))
-    held = {
-        n
-        for e in evidence
-        if len(stems) < SUBJECT_STEMS or stems & word_stems(_NUMBER.sub(" ", e.text))
-        for n in _figures(e.text)
-    }
-    return [n for n in _NUMBER.findall(claim) if n.replace(",", ".") not in held]
+    if draft.judge(draft.cited[0].passage.text, draft.question):
+        return None
+    return "the evidence does not answer the question as asked"
 
 
-def _figures(text: str) -> set[str]:
-    """The figures a sentence states, in digits or in words."""
-    digits = {n.replace(",", ".") for n in _NUMBER.findall(text)}
-    return digits | {NUMBER_WORDS[w] for w in tokenize(text) if w in NUMBER_WORDS}
+#: The checks, in the order they run: the first that fails gives the reason a claim is dropped.
+CHECKS: tuple[Check, ...] = (
+    cites_evidence,
+    is_whole,
+    quotes_its_evidence,
+    follows_no_planted_order,
+    states_the_question_figures,
+    judged_to_answer,
+)
 
 
-def _claim_names(claim: str) -> list[str]:
-    """Capitalised words of a claim, less its first word (capitalised because it starts the sentence)."""
-    names = _NAME.findall(claim)
-    return names[1:] if claim[:1].isupper() else names
+@dataclass(frozen=True)
+class CheckedDraft:
+    """A draft and what the checks said of it: the reason of each check that failed (None for one that passed).
+
+    In normal use checks stop at the first failure, so later checks are missing from ``verdicts``; an evaluation
+    with ``every=True`` runs all of them, which is what an ablation needs."""
+
+    draft: Draft
+    verdicts: dict[str, str | None]
+
+    @property
+    def problem(self) -> str | None:
+        """The first failure, in the order of :data:`CHECKS`."""
+        return next((reason for reason in self.verdicts.values() if reason), None)
 
 
-def unsupported_names(claim: str, cited: Iterable[Evidence], context: Iterable[Evidence]) -> list[str]:
-    """Names the claim takes from elsewhere in the context, not from its own evidence.
+@dataclass
+class SupportedClaims:
+    """What survives verification: supported claims, their citations, what was dropped and why, and every draft
+    with its verdicts."""
 
-    A name the articles spell elsewhere but the cited sentences do not hold is the mark of a claim stitched
-    from unrelated sentences ("the commander killed was <a name from another paragraph>"). Names the articles
-    never spell (an English rendering such as "Malian") are left to the other checks.
+    claims: list[Claim] = field(default_factory=list)
+    citations: list[Citation] = field(default_factory=list)
+    dropped: list[str] = field(default_factory=list)
+    checked: list[CheckedDraft] = field(default_factory=list)
+
+
+def verify(
+    question: str,
+    drafted: Sequence[Drafted],
+    evidence: Sequence[Evidence],
+    article_text: Callable[[str], str],
+    judge: Judge,
+    *,
+    ranked: Sequence[str] = (),
+    every: bool = False,
+    skip: Iterable[str] = (),
+) -> SupportedClaims:
+    """Keep the claims that pass :data:`CHECKS`; number citations by first use.
+
+    ``article_text`` gives the stored text of an article: a sentence that is no longer the article's text at its
+    offsets (the article was re-ingested meanwhile) cannot be cited. ``ranked`` lists passage ids best first, to
+    choose among several sentences holding a misplaced copy. ``every`` runs every check on every draft instead of
+    stopping at the first failure; ``skip`` names checks left out (an ablation). Duplicate claims are shown once.
     """
-    own = " ".join(e.text for e in cited)
-    known = {w for e in context for w in _NAME.findall(e.text)}
-    return [w for w in dict.fromkeys(_claim_names(claim)) if w in known and w not in own]
+    context = tuple(e for e in evidence if article_text(e.passage.doc_id)[e.start : e.end] == e.text)
+    by_key = {e.key: e for e in context}
+    rank = {passage_id: index for index, passage_id in enumerate(ranked)}
+    skipped = set(skip)
+    result = SupportedClaims()
+    numbers: dict[tuple[str, int], int] = {}
+    shown: set[tuple[str, str]] = set()
+    for reply in drafted:
+        answer = reply.answer.strip()
+        if not answer:
+            continue
+        cited = tuple(by_key[k] for k in dict.fromkeys(k.strip().upper() for k in reply.evidence) if k in by_key)
+        answer, located = locate(answer, cited, context, rank)
+        draft = Draft(question, answer, located, context, judge)
+        checked = CheckedDraft(draft, _run(draft, every, skipped))
+        result.checked.append(checked)
+        if checked.problem:
+            result.dropped.append(f"{checked.problem}: {answer}")
+            continue
+        key = (normalise(answer), draft.cited[0].key)
+        if key in shown:
+            continue
+        shown.add(key)
+        ns = []
+        for item in draft.cited[:1]:
+            where = (item.passage.doc_id, item.start)
+            if where not in numbers:
+                numbers[where] = len(result.citations) + 1
+                result.citations.append(citation(numbers[where], item))
+            ns.append(numbers[where])
+        result.claims.append(Claim(text=display(answer), citations=tuple(ns), span=answer))
+    return result
 
 
-def asks_for_count(question: str) -> bool:
-    """Whether the question asks for a quantity, which only a figure the evidence states can answer."""
-    return bool(_COUNT_QUESTION.search(question))
+def _run(draft: Draft, every: bool, skipped: set[str]) -> dict[str, str | None]:
+    verdicts: dict[str, str | None] = {}
+    for check in CHECKS:
+        if check.__name__ in skipped:
+            continue
+        if not draft.cited and check is not cites_evidence:
+            verdicts[check.__name__] = "no valid evidence"
+        else:
+            verdicts[check.__name__] = check(draft)
+        if verdicts[check.__name__] and not every:
+            break
+    return verdicts
 
 
-def asks_for_name(question: str) -> bool:
-    """Whether the question asks what someone or something is called, which only a name can answer."""
-    return bool(_NAME_QUESTION.search(question))
+def locate(
+    answer: str, cited: tuple[Evidence, ...], context: Sequence[Evidence], rank: dict[str, int]
+) -> tuple[str, tuple[Evidence, ...]]:
+    """The answer's words as the article has them, and the cited sentences with the one holding them first.
+
+    Tried in order: the copy in a cited sentence; in another sentence of the context (the best-ranked passage's
+    first), which the model named wrongly; then a run of words of a cited sentence, else of the context, close to
+    the copy (:data:`CLOSE_COPY`), whose exact words replace the model's. Else the answer and citations unchanged.
+    """
+    holders = [e for e in cited if copied_from(answer, e)]
+    if holders:
+        return answer, (holders[0], *(e for e in cited if e is not holders[0]))
+    elsewhere = sorted((e for e in context if copied_from(answer, e)), key=lambda e: rank.get(e.passage.id, len(rank)))
+    if elsewhere:
+        return answer, (elsewhere[0],)
+    for candidates in (cited, sorted(context, key=lambda e: rank.get(e.passage.id, len(rank)))):
+        close = [(words, e) for e in candidates if (words := closest_words(answer, e.text))]
+        if close:
+            words, sentence = close[0]
+            return words, (sentence, *(e for e in cited if e is not sentence))
+    return answer, cited
 
 
-def gives_a_new_name(question: str, claim: str) -> bool:
-    """Whether the claim names something the question did not already name."""
-    asked = {w.casefold() for w in _NAME.findall(question)}
-    return any(w.casefold() not in asked for w in _claim_names(claim))
+def closest_words(answer: str, sentence: str) -> str | None:
+    """The run of the sentence's words closest to ``answer`` when it is within :data:`CLOSE_COPY` and holds the
+    same numbers (a run that drops or changes a figure is another answer), else None."""
+    wanted = _plain(answer)
+    size = len(wanted.split())
+    if not size:
+        return None
+    numbers = sorted(_DIGITS.findall(wanted))
+    words = list(_WORD.finditer(sentence))
+    best, best_ratio = None, CLOSE_COPY
+    for length in range(max(1, size - 1), size + 3):
+        for first in range(0, len(words) - length + 1):
+            window = sentence[words[first].start() : words[first + length - 1].end()]
+            plain = _plain(window)
+            ratio = SequenceMatcher(None, wanted, plain, autojunk=False).ratio()
+            if ratio >= best_ratio and sorted(_DIGITS.findall(plain)) == numbers:
+                best, best_ratio = window, ratio
+    return best
 
 
-def states_a_count(claim: str) -> bool:
-    """Whether the claim gives a quantity, in digits or in words."""
-    return bool(_NUMBER.search(claim) or _COUNT_WORD.search(claim))
+def _plain(text: str) -> str:
+    """Words only: case, accents and punctuation folded away, for comparing a misspelt copy with the article."""
+    folded = unicodedata.normalize("NFKD", text.casefold())
+    return " ".join(_WORD.findall("".join(c for c in folded if not unicodedata.combining(c))))
+
+
+def copied_from(answer: str, sentence: Evidence) -> bool:
+    """Whether the answer's words occur in the sentence, once case, quote marks, spaces and edge punctuation are
+    folded the same way in both."""
+    words = normalise(answer).strip(_EDGES)
+    return bool(words) and words in normalise(sentence.text)
+
+
+def display(answer: str) -> str:
+    """The copied words as the answer shows them: trimmed of edge punctuation, first letter capitalised."""
+    text = answer.strip().strip(" ,;:")
+    return text[:1].upper() + text[1:]
 
 
 def gives_orders(sentence: str) -> bool:
@@ -135,209 +282,12 @@ def gives_orders(sentence: str) -> bool:
     return bool(_INSTRUCTION.search(normalise(sentence)))
 
 
-def states_uncertainty(text: str) -> bool:
-    """Whether the text says that something is not known or not confirmed, in French or English."""
-    return bool(_UNCERTAIN.search(normalise(text)))
-
-
-def asks_whether_known(question: str) -> bool:
-    """Whether the question asks if something is known or certain ("Is it known whether...", "Sait-on si...")."""
-    return bool(_KNOWN_QUESTION.search(normalise(question)))
-
-
-def uncertain_sentence(question: str, evidence: Sequence[Evidence], ranked: Sequence[Passage]) -> Evidence | None:
-    """The sentence of the best-ranked passages that says the thing asked about is not known, if one does.
-
-    The small model reads "it is not known" in the article as "the article does not say" and refuses; for a
-    question that asks whether something is known, that sentence is the answer, and it is checked here in code:
-    it must state the uncertainty and share a word with what the question asks about.
-    """
-    asked = word_stems(_KNOWN_QUESTION.sub(" ", normalise(question)))
-    for passage in ranked:
-        for item in evidence:
-            if item.passage.id == passage.id and states_uncertainty(item.text) and asked & word_stems(item.text):
-                return item
-    return None
-
-
-def repoint(claim: str, cited: list[Evidence], context: Sequence[Evidence]) -> list[Evidence]:
-    """The sentence a claim comes from, when the model wrote it from one sentence but gave the id of another.
-
-    Two cases are safe to repair: the claim copies a sentence, or the cited sentences lack the claim's names and
-    exactly the sentences that hold all of them also hold most of the claim's other words. The second is the
-    commonest slip measured with the 1.5B model ("X signed the communiqué", citing the sentence before).
-    """
-    folded = normalise(claim).rstrip(".")
-    if len(folded) >= 25:
-        for item in context:
-            if folded in normalise(item.text) and item not in cited:
-                return [item]
-    missing = unsupported_names(claim, cited, context)
-    if not missing:
-        return cited
-    words = content_words(_NAME.sub(" ", claim))
-    holders = [e for e in context if all(name in e.text for name in missing)]
-    scored = [(len(words & content_words(e.text)), e) for e in holders]
-    best = max(scored, key=lambda pair: pair[0], default=(0, None))
-    if best[1] is not None and best[0] >= REPOINT_WORDS and best[0] >= REPOINT_SHARE * len(words):
-        return [best[1]]
-    return cited
-
-
-def off_topic(question: str, claim: str, cited: Iterable[Evidence]) -> bool:
-    """Whether a claim of some length shares no word stem with the question or with what it cites.
-
-    Small models echo the prompt's example or drift to another subject while citing a real sentence; a claim
-    that answers restates some of the question or of its evidence. Short answers ("Saturday.") are exempt.
-    """
-    stems = word_stems(claim)
-    if len(stems) < SUBJECT_STEMS:
-        return False
-    return not stems & (word_stems(question) | {s for e in cited for s in word_stems(e.text)})
-
-
-def obeys_orders(claim: str, cited: Iterable[Evidence], context: Iterable[Evidence]) -> bool:
+def obeys_orders(answer: str, cited: Iterable[Evidence], context: Iterable[Evidence]) -> bool:
     """Whether a claim cites an instruction planted in the articles, or repeats what one says to answer."""
     orders = [e.text for e in context if gives_orders(e.text)]
     if any(e.text in orders for e in cited):
         return True
-    folded = normalise(claim)
+    folded = normalise(answer)
     return any(
         normalise(payload) in folded for text in orders for payload in _QUOTED.findall(text) if payload.strip()
     )
-
-
-@dataclass(frozen=True)
-class Draft:
-    """A claim as the model wrote it: the question, its text, the sentences it cites and all it could have cited."""
-
-    question: str
-    claim: str
-    cited: Sequence[Evidence]
-    context: Sequence[Evidence]
-
-
-Check = Callable[[Draft], str | None]
-"""A support check: why the draft is not supported, or None when it passes."""
-
-
-def cites_evidence(draft: Draft) -> str | None:
-    """A claim must cite at least one sentence that exists."""
-    return None if draft.cited else "no valid evidence"
-
-
-def follows_no_planted_order(draft: Draft) -> str | None:
-    """An instruction written into an article is never support, and its payload is never an answer."""
-    if obeys_orders(draft.claim, draft.cited, draft.context):
-        return "it follows an instruction written in the article"
-    return None
-
-
-def stays_on_topic(draft: Draft) -> str | None:
-    """A claim of some length must share a word with the question or with what it cites."""
-    if off_topic(draft.question, draft.claim, draft.cited):
-        return "the claim shares no word with the question or its evidence"
-    return None
-
-
-def figures_in_evidence(draft: Draft) -> str | None:
-    """Every figure of the claim must be stated by a cited sentence about the claim's subject."""
-    missing = unsupported_numbers(draft.claim, draft.cited)
-    return f"figures {missing} not in the evidence" if missing else None
-
-
-def names_in_evidence(draft: Draft) -> str | None:
-    """A name the articles spell must come from the claim's own evidence."""
-    names = unsupported_names(draft.claim, draft.cited, draft.context)
-    return f"names {names} not in the evidence" if names else None
-
-
-def uncertainty_in_evidence(draft: Draft) -> str | None:
-    """A claim that says something is not known must cite a sentence that says so."""
-    if states_uncertainty(draft.claim) and not any(states_uncertainty(e.text) for e in draft.cited):
-        return "the claim says it is not known, the evidence does not"
-    return None
-
-
-def gives_the_quantity_asked(draft: Draft) -> str | None:
-    """A question that asks for a quantity is answered only by a claim that states one."""
-    if asks_for_count(draft.question) and not states_a_count(draft.claim):
-        return "the question asks for a quantity and the claim gives none"
-    return None
-
-
-def gives_the_name_asked(draft: Draft) -> str | None:
-    """A question that asks for a name is answered only by a claim that names something new."""
-    if asks_for_name(draft.question) and not gives_a_new_name(draft.question, draft.claim):
-        return "the question asks for a name and the claim gives none"
-    return None
-
-
-#: The support checks, in the order they run: the first that fails gives the reason a claim is dropped.
-CHECKS: tuple[Check, ...] = (
-    cites_evidence,
-    follows_no_planted_order,
-    stays_on_topic,
-    figures_in_evidence,
-    names_in_evidence,
-    uncertainty_in_evidence,
-    gives_the_quantity_asked,
-    gives_the_name_asked,
-)
-
-
-def support_problem(question: str, claim: str, cited: list[Evidence], context: Sequence[Evidence]) -> str | None:
-    """Why a claim is not supported by its evidence, or None when every check passes."""
-    draft = Draft(question, claim, cited, context)
-    for check in CHECKS:
-        problem = check(draft)
-        if problem:
-            return problem
-    return None
-
-
-@dataclass
-class SupportedClaims:
-    """What survives verification: supported claims, their citations, and what was dropped and why."""
-
-    claims: list[Claim] = field(default_factory=list)
-    citations: list[Citation] = field(default_factory=list)
-    dropped: list[str] = field(default_factory=list)
-
-
-def verify(
-    question: str,
-    raw_claims: Sequence[tuple[str, Sequence[str]]],
-    evidence: Sequence[Evidence],
-    article_text: Callable[[str], str],
-) -> SupportedClaims:
-    """Keep the claims that their cited sentences support; number citations by first use.
-
-    ``raw_claims`` is the model's reply as (text, [evidence ids]); ``article_text`` gives the stored text of an
-    article. Ids that do not exist are ignored; a claim that copies a sentence is re-pointed to it; a claim that
-    fails a support check, or whose quote is no longer the article's own text at its offsets (the article was
-    re-ingested meanwhile), is dropped: it is never shown as cited.
-    """
-    context = [e for e in evidence if article_text(e.passage.doc_id)[e.start : e.end] == e.text]
-    by_key = {e.key: e for e in context}
-    result = SupportedClaims()
-    numbers: dict[tuple[str, int], int] = {}
-    for text, keys in raw_claims:
-        text = text.strip()
-        if not text:
-            continue
-        cited = [by_key[k] for k in dict.fromkeys(k.strip().upper() for k in keys) if k in by_key]
-        cited = repoint(text, cited, context)
-        problem = support_problem(question, text, cited, context)
-        if problem:
-            result.dropped.append(f"{problem}: {text}")
-            continue
-        ns = []
-        for item in cited:
-            key = (item.passage.doc_id, item.start)
-            if key not in numbers:
-                numbers[key] = len(result.citations) + 1
-                result.citations.append(citation(numbers[key], item))
-            ns.append(numbers[key])
-        result.claims.append(Claim(text=text, citations=tuple(ns)))
-    return result

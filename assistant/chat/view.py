@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from assistant.answer.answers import Answer, Citation
+from assistant.answer.render import CLAIM_SEPARATOR
 from assistant.errors import USER_ERRORS
 from assistant.quotes.lookup import LookupResult
 from assistant.text.catalogue import CATALOGUE
@@ -70,7 +71,7 @@ def answer_markdown(answer: Answer, offset: int = 0) -> str:
     labels = CATALOGUE[answer.language]
     colon = " :" if answer.language == "fr" else ":"
     if answer.claims:
-        body = " ".join(
+        body = CLAIM_SEPARATOR.join(
             f"{escape_markdown(claim.text)} {' '.join(marker(n + offset) for n in claim.citations)}".strip()
             for claim in answer.claims
         )
