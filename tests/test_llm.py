@@ -220,6 +220,19 @@ def test_server_that_cannot_load_the_model_fails_clearly(
     assert time.monotonic() - started < 30
 
 
+def test_a_server_built_for_another_cpu_says_how_to_rebuild_it(
+    tmp_path: Path, make_settings: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """llama.cpp built with -march=native on a CPU that reports AMX the VM does not allow dies with SIGILL."""
+    model = tmp_path / "model.gguf"
+    model.write_bytes(b"GGUF")
+    server = LocalLLMServer(model, make_settings(cache_dir=tmp_path))
+    illegal = [sys.executable, "-c", "import os, signal; os.kill(os.getpid(), signal.SIGILL)"]
+    monkeypatch.setattr(server, "command", lambda port: illegal)
+    with pytest.raises(UserError, match=r"status -4 \(an instruction this CPU cannot run.*GGML_NATIVE=OFF"):
+        server.start()
+
+
 # --- faults from small local HTTP servers ----------------------------------------------------------------------
 
 COMPLETION = {

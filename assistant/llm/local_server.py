@@ -43,6 +43,7 @@ import hashlib
 import importlib.metadata
 import logging
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -212,12 +213,15 @@ class LocalLLMServer:
             self._restarts = [t for t in self._restarts if now - t < _RESTART_WINDOW_S] + [now]
             if len(self._restarts) > _RESTARTS:
                 log.error(
-                    "the local LLM server exited with status %s, %d times in %.0f s: not restarting it (log: %s)",
-                    code, len(self._restarts), _RESTART_WINDOW_S, self.log_path,
+                    "the local LLM server exited with status %s%s, %d times in %.0f s: not restarting it (log: %s)",
+                    code, _hint(code), len(self._restarts), _RESTART_WINDOW_S, self.log_path,
                 )  # fmt: skip
                 self._serving.set()  # nobody waits for a server that will not come back
                 return
-            log.warning("the local LLM server exited with status %s; restarting it (log: %s)", code, self.log_path)
+            log.warning(
+                "the local LLM server exited with status %s%s; restarting it (log: %s)",
+                code, _hint(code), self.log_path,
+            )  # fmt: skip
             with self._lock:
                 if self._stopping.is_set():
                     return
@@ -267,8 +271,8 @@ class LocalLLMServer:
                 if "address already in use" in tail.lower():
                     raise _PortTaken
                 raise UserError(
-                    f"the local LLM server exited with status {code} while loading {self.model_path.name}: "
-                    f"{tail or 'no output'} (full log: {self.log_path})"
+                    f"the local LLM server exited with status {code}{_hint(code)} while loading "
+                    f"{self.model_path.name}: {tail or 'no output'} (full log: {self.log_path})"
                 )
             if _answers(url):
                 return
@@ -279,6 +283,16 @@ class LocalLLMServer:
                     f"(last log lines: {tail}; full log: {self.log_path})"
                 )
             time.sleep(0.2)
+
+
+def _hint(code: int) -> str:
+    """What an exit status says about its cause, when it says something a user can act on."""
+    if code == -signal.SIGILL:
+        return (
+            " (an instruction this CPU cannot run: llama-cpp-python was built for another CPU; rebuild it with "
+            "CMAKE_ARGS=-DGGML_NATIVE=OFF pip install --no-cache-dir --force-reinstall --no-deps llama-cpp-python)"
+        )
+    return ""
 
 
 def prompt_state_dir(model_path: Path, settings: Settings) -> Path:
