@@ -110,7 +110,7 @@ def _eval(args: argparse.Namespace) -> int:
             table.add_column(column)
         for row in rows:
             table.add_row(*row.values())
-        Console().print(table)
+        Console(width=200).print(table)
     print(f"misses lost at: {report.misses()}; claims dropped by: {report.dropped_by()}")
     return 0
 
