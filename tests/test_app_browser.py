@@ -301,12 +301,16 @@ def test_page_and_ui_texts_load_offline_in_both_languages(app: dict[str, Any], b
 
 
 class _FakeLLM(BaseHTTPRequestHandler):
-    """A minimal OpenAI-compatible server whose every answer is one claim citing the first evidence sentence."""
+    """A minimal OpenAI-compatible server whose every answer copies words of the first evidence sentence (the seed's
+    "les forces russes et maliennes"), and which says yes to the check of an answer."""
 
-    REPLY = json.dumps({"claims": [{"evidence": ["S1"], "text": "Le serveur est revenu."}]})
+    ANSWER = json.dumps({"claims": [{"answer": "les forces russes et maliennes", "evidence": ["S1"]}]})
+    VERDICT = json.dumps({"verdict": "yes"})
+    REPLY = ANSWER
 
     def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        self.REPLY = self.VERDICT if "verdict" in json.dumps(body.get("response_format") or {}) else self.ANSWER
         base = {"id": "x", "created": 0, "model": body.get("model", "fake")}
         if not body.get("stream"):
             reply = {**base, "object": "chat.completion", "choices": [{"index": 0, "finish_reason": "stop",
@@ -358,7 +362,7 @@ def test_llm_down_is_a_clear_message_and_the_chat_recovers(
         threading.Thread(target=fake.serve_forever, daemon=True).start()
         huge = "Qui a signé le communiqué ? " + "x" * 100_000
         back = _ask(tab, huge)
-        assert back.text.startswith("Le serveur est revenu.") and "[1]" in back.text, back.text
+        assert back.text.startswith("Les forces russes et maliennes") and "[1]" in back.text, back.text
         assert "Remarque" in back.text and "2000" in back.text  # the 100 kB paste was cut, and the user is told
         quote = _open_source(tab)[2]
         assert quote and quote in load_article(SEED).text
@@ -372,7 +376,7 @@ def test_llm_down_is_a_clear_message_and_the_chat_recovers(
         tab.page.wait_for_selector('[data-step-type="user_message"]', state="detached", timeout=10_000)
         _wait_chat_start(tab, starts)
         fresh = _ask(tab, "Et qui l'a dit ?")
-        assert fresh.text.startswith("Le serveur est revenu.")
+        assert fresh.text.startswith("Les forces russes et maliennes")
         assert tab.page.locator('[data-step-type="tool"]').count() == 0
         assert "[1]" in fresh.text  # numbering restarts with the chat
         assert _outside_requests(tab) == []

@@ -43,7 +43,8 @@ ARTIFACTS = REPO / "tests" / "artifacts"
 PASSWORD = "correct horse battery"
 FIRST_QUESTION = "Qui a signé le communiqué ?"
 FOLLOW_UP = "Et qui l'a dit ?"
-CLAIM = "Le serveur est revenu."
+#: What the scripted LLM's answer shows: words it copies from the seed's first sentence (S1).
+CLAIM = "Les forces russes et maliennes"
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -190,19 +191,24 @@ def test_an_unusable_history_url_is_one_clear_error_without_its_password(tmp_pat
 
 
 class RecordingLLM(BaseHTTPRequestHandler):
-    """An OpenAI-compatible server: a claim citing the first sentence for answers, a question for rewrites.
+    """An OpenAI-compatible server: words copied from the first sentence for answers, "yes" for the check of an
+    answer, a question for rewrites.
 
     Every request body is kept in ``requests`` so a test can see what context the assistant sent.
     """
 
     requests: list[dict[str, Any]] = []  # noqa: RUF012 (shared by the handler instances of one server)
-    ANSWER = json.dumps({"claims": [{"evidence": ["S1"], "text": CLAIM}]})
+    ANSWER = json.dumps({"claims": [{"answer": CLAIM.lower(), "evidence": ["S1"]}]})
+    VERDICT = json.dumps({"verdict": "yes"})
     REWRITE = "Qui a signé le communiqué du cadre stratégique ?"
 
     def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         type(self).requests.append(body)
-        content = self.ANSWER if body.get("response_format") else self.REWRITE
+        schema = json.dumps(body.get("response_format") or {})
+        content = self.REWRITE
+        if body.get("response_format"):
+            content = self.VERDICT if "verdict" in schema else self.ANSWER
         base = {"id": "x", "created": 0, "model": body.get("model", "fake")}
         if not body.get("stream"):
             message = {"role": "assistant", "content": content}
