@@ -1,6 +1,6 @@
 """Every string the chat and the answers show a user, one dictionary per language with the same keys.
 
-The answer stage returns some of them itself (the refusal, "it is not known", the notice of a cut question), so the
+The answer stage returns some of them itself (the refusal, the notice of a cut question), so the
 catalogue sits below every stage that shows text rather than beside the chat. Strings with ``{placeholders}`` are
 filled with ``str.format`` where they are used.
 """
@@ -14,7 +14,7 @@ CATALOGUE: dict[Language, dict[str, str]] = {
         # Step names must stay ASCII: Chainlit 2.12 asks /avatars/<step name> and rejects other characters (HTTP 400).
         "rewrite": "Reformulation de la question",
         "retrieve": "Recherche des passages",
-        "retry": "Nouvel essai apres verification",
+        "translate": "Question traduite dans la langue de l'article",
         "nearest": "Passage le plus proche",
         "section": "Section",
         "paragraph": "paragraphe",
@@ -36,7 +36,6 @@ CATALOGUE: dict[Language, dict[str, str]] = {
         "lookup_command": "Vérifier une citation : où est-elle dans l'article, qui parle ?",
         "lookup_id": "citation",
         "refusal": "L'article ne le dit pas.",
-        "not_known": "On ne le sait pas : l'article dit que c'est incertain.",
         "question_cut": "La question a été coupée à ses {limit} premiers caractères.",
         "lookup_cut": "Le texte a été coupé à ses {limit} premiers caractères.",
         "starter_about": "De quoi parle l'article ?",
@@ -48,7 +47,7 @@ CATALOGUE: dict[Language, dict[str, str]] = {
     "en": {
         "rewrite": "Rewritten question",
         "retrieve": "Retrieved passages",
-        "retry": "Asked again after verification",
+        "translate": "Question in the article's language",
         "nearest": "Nearest passage",
         "section": "Section",
         "paragraph": "paragraph",
@@ -70,7 +69,6 @@ CATALOGUE: dict[Language, dict[str, str]] = {
         "lookup_command": "Check a quote: where is it in the article, who is speaking?",
         "lookup_id": "lookup",
         "refusal": "The article does not say.",
-        "not_known": "It is not known: the article says it is uncertain.",
         "question_cut": "The question was cut to its first {limit} characters.",
         "lookup_cut": "The text was cut to its first {limit} characters.",
         "starter_about": "What is the article about?",

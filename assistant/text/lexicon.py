@@ -1,10 +1,10 @@
 """The French and English words the checks in code rely on, in one place.
 
-Each list serves one reading of a text: which language a question is in (function words), which figure a word
-stands for, which words say a quantity, and how an article reports speech (reporting verbs, roles, determiners).
+Each list serves one reading of a text: which language a question is in (function words), and how an article
+reports speech (reporting verbs, roles, determiners).
 Lists written as regular-expression alternatives (``a|b|c``) are used inside the patterns of the module that reads
 them; the patterns themselves stay with their check. The passage splitter's abbreviations live in
-``ingest.splitting``: ingest imports nothing from the assistant.
+``ingest.spans``: ingest imports nothing from the assistant.
 """
 
 from __future__ import annotations
@@ -21,27 +21,6 @@ ENGLISH_FUNCTION_WORDS = frozenset(
     in on for by with without this that these those his her its their it they we you i not no more do
     does did of to from at as according since about into did can could would should will whom whose
     there any""".split()
-)
-
-#: Number words (accent-free, as :func:`assistant.text.normalise.tokenize` gives them) and the figure each stands for.
-NUMBER_WORDS = {
-    word: figure
-    for figure, words in (
-        ("1", "un une one"), ("2", "deux two"), ("3", "trois three"), ("4", "quatre four"), ("5", "cinq five"),
-        ("6", "six"), ("7", "sept seven"), ("8", "huit eight"), ("9", "neuf nine"), ("10", "dix dizaine ten"),
-        ("11", "onze eleven"), ("12", "douze douzaine twelve dozen"), ("15", "quinze quinzaine fifteen"),
-        ("20", "vingt vingtaine twenty"), ("30", "trente trentaine thirty"), ("100", "cent centaine hundred"),
-        ("1000", "mille thousand"),
-    )
-    for word in words.split()
-}  # fmt: skip
-
-#: Words that state a quantity without a figure, as regular-expression alternatives.
-COUNT_WORDS = (
-    r"deux|trois|quatre|cinq|six|sept|huit|neuf|dix|onze|douze|quinze|vingt|trente|cent|mille|million|"
-    r"dizaines?|douzaines?|quinzaines?|vingtaines?|centaines?|milliers?|"
-    r"two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|hundreds?|"
-    r"thousands?|millions?|dozens?"
 )
 
 #: French (and a few English) reporting verbs, present and past participle, as regular-expression alternatives.

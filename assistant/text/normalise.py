@@ -3,7 +3,7 @@
 ``normalise`` folds what a model or a user changes without meaning to (case, quote marks, spaces), for comparing
 quotes and phrases; ``fold`` is the same, character by character, keeping where each character came from, for
 finding a quote's exact span; ``tokenize`` gives accent-free word tokens for BM25 and for matching words across
-French and English, and the stems cut them shorter still.
+French and English.
 """
 
 from __future__ import annotations
@@ -54,13 +54,3 @@ def tokenize(text: str) -> list[str]:
     folded = unicodedata.normalize("NFKD", text.casefold())
     plain = "".join(c for c in folded if not unicodedata.combining(c))
     return [t for t in _TOKEN.findall(plain) if len(t) > 1]
-
-
-def word_stems(text: str) -> set[str]:
-    """Four-letter, accent-free prefixes of the longer words: "junte" and "junta" meet, across languages."""
-    return {w[:4] for w in tokenize(text) if len(w) > 4}
-
-
-def content_words(text: str) -> set[str]:
-    """Five-letter, accent-free prefixes of the longer words: "signé" meets "signed", "commandant" not "communiqué"."""
-    return {w[:5] for w in tokenize(text) if len(w) > 4}
