@@ -28,6 +28,14 @@ def test_detects_french_and_english_questions(text: str, expected: str) -> None:
     assert detect_language(text) == expected
 
 
+def test_a_name_is_no_vote_for_the_language_its_particles_come_from() -> None:
+    assert detect_language("Maria de la Queillerie [1]", default="en") == "en"
+    assert detect_language("Jessé de Forest [1]", default="en") == "en"
+    assert detect_language("1060s [1]", default="en") == "en"
+    assert detect_language("Who did King David I of Scotland marry?") == "en"
+    assert detect_language("Le marquis de la Jonquière est mort en 1752.", default="en") == "fr"
+
+
 def test_unknown_falls_back_to_the_default() -> None:
     assert detect_language("Wagner", default="en") == "en"
     assert detect_language("", default="fr") == "fr"

@@ -1,7 +1,8 @@
 """The French and English words the checks in code rely on, in one place.
 
-Each list serves one reading of a text: which language a question is in (function words), and how an article
-reports speech (reporting verbs, roles, determiners).
+Each list serves one reading of a text: which language a question is in (function words, and the particles that
+belong to names rather than to the sentence), and how an article reports speech (reporting verbs, roles,
+determiners).
 Lists written as regular-expression alternatives (``a|b|c``) are used inside the patterns of the module that reads
 them; the patterns themselves stay with their check. The passage splitter's abbreviations live in
 ``ingest.spans``: ingest imports nothing from the assistant.
@@ -21,6 +22,12 @@ ENGLISH_FUNCTION_WORDS = frozenset(
     in on for by with without this that these those his her its their it they we you i not no more do
     does did of to from at as according since about into did can could would should will whom whose
     there any""".split()
+)
+
+#: Lowercase words found inside names of people, places and institutions ("Maria de la Queillerie", "Rue du
+#: Vieux-Colombier", "Bank of England"): between two capitalised words they are part of the name.
+NAME_PARTICLES = frozenset(
+    """de la le du des d von van der den di da del della dos das y of the al el bin ibn ben""".split()
 )
 
 #: French (and a few English) reporting verbs, present and past participle, as regular-expression alternatives.
