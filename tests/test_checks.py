@@ -10,7 +10,7 @@ from typing import Any
 
 from assistant.answer.checks import CHECKS, Judge, SupportedClaims, display, verify
 from assistant.answer.evidence import Evidence, number_evidence
-from assistant.answer.render import faithful_translation, needs_translation, render
+from assistant.answer.render import render
 from assistant.answer.reply import ANSWER_CHARS, Drafted
 from ingest.articles import Passage
 
@@ -158,17 +158,6 @@ def test_every_runs_each_check_on_each_claim_and_skip_leaves_one_out() -> None:
     assert len(skipped.claims) == 1 and "states_the_question_figures" not in skipped.checked[0].verdicts
 
 
-def test_a_translation_is_shown_only_if_it_keeps_the_figures_and_names() -> None:
-    assert needs_translation("trois ans", "Le mandat dure trois ans.", "en")
-    assert not needs_translation("1999", "Le mandat a pris fin en 1999.", "en")
-    assert not needs_translation("three years", "The term lasts three years.", "en")
-    assert faithful_translation("le 9 mai 1945", "on 9 May 1945")
-    assert not faithful_translation("le 9 mai 1945", "on 9 May")
-    assert faithful_translation("Les séparatistes maliens", "The Malian separatists")
-    assert not faithful_translation("le colonel Assimi Goïta", "the colonel")
-    assert not faithful_translation("trois ans", "")
-
-
 def test_the_copy_is_shown_trimmed_and_capitalised() -> None:
     assert display(" samedi, ") == "Samedi"
     assert display("Kidal") == "Kidal"
@@ -179,3 +168,15 @@ def test_a_misspelt_copy_is_shown_in_the_article_s_own_words_but_never_with_a_fi
     assert claim.text == "Envoyées par Bamako" and claim.span == "envoyées par Bamako"
     assert _verify(QUESTION, [("depuis 2024", ["S3"])]).claims == []
     assert _verify(QUESTION, [("15 mercenaires", ["S2"])]).claims == []
+
+
+def test_an_answer_that_only_repeats_the_question_is_not_shown_unless_the_question_offers_a_choice() -> None:
+    echo = _verify("Qui a envoyé les troupes depuis Bamako ?", [("Bamako", ["S1"])])
+    assert echo.claims == [] and "only repeats the question" in echo.dropped[0]
+    choice = _verify("Les troupes venaient-elles de Bamako ou de Gao ?", [("Bamako", ["S1"])])
+    assert [c.text for c in choice.claims] == ["Bamako"]
+
+
+def test_a_sentence_id_given_as_the_answer_is_that_sentence_s_words() -> None:
+    [claim] = _verify("Quand ?", [("S3", [])]).claims
+    assert claim.span == _evidence()[2].text

@@ -23,12 +23,14 @@ from assistant.answer.answers import Citation, Claim
 from assistant.answer.evidence import Evidence
 from assistant.answer.render import citation
 from assistant.answer.reply import ANSWER_CHARS, Drafted
-from assistant.text.normalise import normalise
+from assistant.text.normalise import normalise, tokenize
 
 _FIGURE = re.compile(r"\d+(?:[.,]\d+)*")
 _EDGES = " \t\n.,;:!?\"'«»“”‘’()[]"
 _WORD = re.compile(r"\w+")
 _DIGITS = re.compile(r"\d+")
+#: The words by which a question offers its answers to choose from ("north or south?", « nord ou sud ? »).
+_OFFERS_A_CHOICE = frozenset({"or", "ou", "either", "soit"})
 #: How close (difflib ratio, accents, case and punctuation folded) a copy must be to a run of the sentence's words
 #: for that run to be taken as what the model meant to copy: "Hasan al-Turabi" for the article's "Hassan
 #: al-Turabi", "5.72%" for "5,72 %". Measured on the broad set: 8 right answers the model misspelt, none wrong.
@@ -83,6 +85,16 @@ def quotes_its_evidence(draft: Draft) -> str | None:
     return None if copied_from(draft.answer, draft.cited[0]) else "the answer is not the words of its evidence"
 
 
+def adds_to_the_question(draft: Draft) -> str | None:
+    """An answer made only of the question's own words ("Lily Evans" to "who is Lily Evans's sister?") answers
+    nothing, unless the question offers the choice ("north or south?")."""
+    words = set(tokenize(draft.answer))
+    asked = tokenize(draft.question)
+    if not words or not words <= set(asked) or _OFFERS_A_CHOICE & set(asked):
+        return None
+    return "the answer only repeats the question"
+
+
 def follows_no_planted_order(draft: Draft) -> str | None:
     """An instruction written into an article is never support, and its payload is never an answer."""
     if obeys_orders(draft.answer, draft.cited, draft.context):
@@ -116,6 +128,7 @@ CHECKS: tuple[Check, ...] = (
     cites_evidence,
     is_whole,
     quotes_its_evidence,
+    adds_to_the_question,
     follows_no_planted_order,
     states_the_question_figures,
     judged_to_answer,
@@ -179,6 +192,9 @@ def verify(
         if not answer:
             continue
         cited = tuple(by_key[k] for k in dict.fromkeys(k.strip().upper() for k in reply.evidence) if k in by_key)
+        if answer.upper() in by_key:  # the model gave a sentence's id instead of its words: those words are the copy
+            cited = (by_key[answer.upper()],)
+            answer = cited[0].text
         answer, located = locate(answer, cited, context, rank)
         draft = Draft(question, answer, located, context, judge)
         checked = CheckedDraft(draft, _run(draft, every, skipped))
