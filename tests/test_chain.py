@@ -82,7 +82,7 @@ def test_a_claim_the_second_reading_does_not_back_becomes_a_refusal_naming_the_n
 ) -> None:
     key = _key_of(store, "faits prisonniers")
     answer = _chain(settings, store, [_reply(("ont été faits prisonniers", key)), NO]).answer(
-        "Combien de soldats ukrainiens ont été faits prisonniers ?"
+        "Combien de soldats ukrainiens ont été capturés ?"
     )
     assert answer.abstained and answer.citations == [] and answer.answer == "L'article ne le dit pas."
     assert "does not answer the question as asked" in answer.dropped[0]
@@ -91,7 +91,8 @@ def test_a_claim_the_second_reading_does_not_back_becomes_a_refusal_naming_the_n
 
 def test_invented_evidence_becomes_a_refusal_in_the_question_language(settings: Settings, store: PassageStore) -> None:
     reply = '{"claims": [{"answer": "2 million", "evidence": ["S999"]}]}'
-    answer = _chain(settings, store, [reply]).answer("What is the population of Bamako?")
+    replies = ["Quelle est la population de Bamako ?", reply]
+    answer = _chain(settings, store, replies).answer("What is the population of Bamako?")
     assert answer.abstained and answer.citations == []
     assert answer.answer == "The article does not say."
     assert answer.retrieved, "a refusal still offers the nearest passage"
@@ -119,9 +120,12 @@ def test_words_copied_from_a_french_article_are_translated_for_an_english_questi
     settings: Settings, store: PassageStore
 ) -> None:
     key = _key_of(store, "faits prisonniers")
-    replies = [_reply(("ont été faits prisonniers", key)), YES, "were taken prisoner"]
-    answer = _chain(settings, store, replies).answer("What happened to the few survivors?")
+    asked = "Que sont devenus les rares survivants ?"
+    replies = [asked, _reply(("ont été faits prisonniers", key)), YES, "were taken prisoner"]
+    model = ScriptedChatModel(replies)
+    answer = AnswerChain(settings, store, model).answer("What happened to the few survivors?")
     assert answer.answer == "Were taken prisoner [1]"
+    assert asked in model.requests[1].messages[-1].content, "the model copies from a French question"
     assert answer.claims[0].span == "ont été faits prisonniers"
     assert answer.language == "en"
 
@@ -132,7 +136,8 @@ def test_a_translation_that_loses_a_figure_is_not_shown_the_article_s_words_are(
     key = _key_of(store, "depuis 2023")
     span = next(e.text for e in number_evidence(store.passages()) if e.key == key)
     copy = span[span.index("ont perdu") : span.index("2023") + 4]
-    replies = [_reply((copy, key)), YES, "lost control of several towns"]
+    replies = ["Depuis quand les groupes séparatistes perdent-ils des villes ?", _reply((copy, key)), YES,
+               "lost control of several towns"]
     answer = _chain(settings, store, replies).answer("Since when have the separatist groups been losing towns?")
     assert answer.claims[0].text == copy[:1].upper() + copy[1:]
 

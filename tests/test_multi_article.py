@@ -17,7 +17,6 @@ import assistant.answer.chain
 from assistant.answer.chain import AnswerChain
 from assistant.answer.evidence import number_evidence
 from assistant.settings import Settings
-from assistant.text.language import detect_language
 from ingest.articles import Article
 from ingest.loading import load_article
 from ingest.splitting import split_article
@@ -66,7 +65,7 @@ def store(settings: Settings, embedder, articles: dict[str, Article]) -> Passage
 
 def _reply_citing(chain: AnswerChain, question: str, words: str, claim: str) -> str:
     """The model's reply citing the sentence holding ``words``, numbered as the chain will number its context."""
-    retrieved = chain.retriever.search(question, not_french=detect_language(question) != "fr")
+    retrieved = chain.retriever.search(question)
     keys = [e.key for e in number_evidence(chain.context_passages(retrieved)) if words in e.text]
     assert keys, f"the sentence with {words!r} is not in the context for {question!r}"
     return f'{{"claims": [{{"answer": "{claim}", "evidence": ["{keys[0]}"]}}]}}'

@@ -2,8 +2,9 @@
 
 Dense search with the multilingual embedder carries questions across languages; BM25 is exact on names and
 figures in the article's own language. The two rankings are fused by reciprocal rank fusion, which needs no
-score calibration between a cosine and a BM25 score. A question not in the article's language can also be
-searched through its translation (made by the LLM), which lets BM25 help there too.
+score calibration between a cosine and a BM25 score. A question can be searched in several phrasings at once (the
+chain adds its translation when the first search finds passages in the other language), their rankings fused the
+same way.
 
 BM25 is Okapi BM25 with rank_bm25's parameters and idf floor, as an inverted index: one sparse column of
 precomputed term weights per word, so a query touches only the passages that contain its words (rank_bm25 looped
@@ -13,7 +14,7 @@ in Python over every passage for every query word: 50 ms at 10k passages, ten ti
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -24,7 +25,7 @@ from assistant.text.normalise import tokenize
 from ingest.articles import Passage
 from ingest.store import PassageStore
 
-RetrievalMode = Literal["dense", "bm25", "hybrid", "hybrid-translate"]
+RetrievalMode = Literal["dense", "bm25", "hybrid"]
 RRF_K = 60
 #: Okapi BM25 parameters, rank_bm25's defaults: term-frequency saturation, length normalisation, and the floor of
 #: a word's idf (a share of the average idf) for words in more than half of the passages.
@@ -166,32 +167,18 @@ class _Bm25Index:
 
 
 class HybridRetriever:
-    """Dense search and BM25 over a :class:`PassageStore`, fused by reciprocal rank (see the module docstring).
+    """Dense search and BM25 over a :class:`PassageStore`, fused by reciprocal rank (see the module docstring)."""
 
-    ``translate`` (the question in French) is used in ``hybrid-translate`` mode for questions not in French.
-    """
-
-    def __init__(
-        self,
-        store: PassageStore,
-        k: int = 4,
-        mode: RetrievalMode = "hybrid",
-        translate: Callable[[str], str] | None = None,
-    ) -> None:
+    def __init__(self, store: PassageStore, k: int = 4, mode: RetrievalMode = "hybrid") -> None:
         self.store = store
         self.k = k
         self.mode = mode
-        self.translate = translate
         self.bm25 = _Bm25Index()
 
-    def search(self, query: str, k: int | None = None, not_french: bool = False) -> list[Passage]:
-        """The best ``k`` passages for ``query``; ``not_french`` marks a question not in French, the articles'
-        language."""
+    def search(self, *queries: str, k: int | None = None) -> list[Passage]:
+        """The best ``k`` passages for a question given in one or more phrasings (its translation, say)."""
         k = k or self.k
         depth = max(k * 3, 10)
-        queries = [query]
-        if self.mode == "hybrid-translate" and not_french and self.translate is not None:
-            queries.append(self.translate(query))
         rankings: list[list[Passage]] = []
         for text in queries:
             if self.mode != "bm25":

@@ -1,0 +1,51 @@
+"""Crossing languages: when the article's words need translating for the answer, and which translations may be
+used, by the model's own output checked in code.
+
+A question asked in the other language than its article's is translated before the model copies from the article
+(asked in English, a 1.5B model translates the French words it should copy, and a translation cannot be checked
+against the article), and the copied words are translated back for the answer. The small model sometimes answers
+a question it was asked to translate ("Who founded X?" -> "X was founded by Y."), or drops a name or a figure:
+each translation is used only if it keeps what a translation must not change, else the original is.
+"""
+
+from __future__ import annotations
+
+import re
+
+from assistant.text.language import Language, detect_language
+from assistant.text.normalise import tokenize
+
+_FIGURE = re.compile(r"\d+(?:[.,]\d+)*")
+_DIGITS = re.compile(r"\d+")
+_LETTERS = re.compile(r"[^\W\d_]{2,}")
+_NAME = re.compile(r"(?<![\w’'-])[A-ZÀ-ÖØ-Þ][\w’'-]*\w")
+
+
+def needs_translation(span: str, sentence: str, language: Language) -> bool:
+    """Whether words copied from ``sentence`` must be translated to be shown in ``language``: the sentence is in
+    the other language and the copy has words, not only figures."""
+    return bool(_LETTERS.search(span)) and detect_language(sentence, default=language) != language
+
+
+def faithful_translation(span: str, translation: str) -> bool:
+    """Whether a translation keeps what a translation must not change: the copy's figures and its names (words
+    capitalised inside it). A translation that drops or alters one is not shown; the article's words are."""
+    if not translation.strip() or "\n" in translation.strip():
+        return False
+    figures = set(_FIGURE.findall(translation))
+    if not set(_FIGURE.findall(span)) <= figures:
+        return False
+    words = set(tokenize(translation))
+    names = [m.group() for m in _NAME.finditer(span) if m.start() > 0]
+    return all(set(tokenize(name)) <= words for name in names)
+
+
+def faithful_question(question: str, translation: str) -> bool:
+    """Whether a translated question is still the question: one line, the same figures, and still a question when
+    the original was one (an answer in its place ends with a full stop)."""
+    text = translation.strip()
+    if not text or "\n" in text:
+        return False
+    if sorted(_DIGITS.findall(text)) != sorted(_DIGITS.findall(question)):
+        return False
+    return text.endswith("?") or not question.strip().endswith("?")

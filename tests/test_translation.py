@@ -1,0 +1,40 @@
+"""Crossing languages: which translations by the model may be used (the model itself is not called here)."""
+
+from __future__ import annotations
+
+from assistant.answer.chain import AnswerChain
+from assistant.answer.translation import faithful_question, faithful_translation, needs_translation
+from ingest.articles import Passage
+
+
+def test_a_translation_is_shown_only_if_it_keeps_the_figures_and_names() -> None:
+    assert needs_translation("trois ans", "Le mandat dure trois ans.", "en")
+    assert not needs_translation("1999", "Le mandat a pris fin en 1999.", "en")
+    assert not needs_translation("three years", "The term lasts three years.", "en")
+    assert faithful_translation("le 9 mai 1945", "on 9 May 1945")
+    assert not faithful_translation("le 9 mai 1945", "on 9 May")
+    assert faithful_translation("Les séparatistes maliens", "The Malian separatists")
+    assert not faithful_translation("le colonel Assimi Goïta", "the colonel")
+    assert not faithful_translation("trois ans", "")
+
+
+def test_a_translated_question_is_used_only_if_it_is_still_the_question() -> None:
+    question = "En quelle année le duché de Normandie a-t-il été fondé ?"
+    assert faithful_question(question, "In what year was the Duchy of Normandy founded?")
+    assert not faithful_question(question, "The Duchy of Normandy was founded in 911.")  # answered, not translated
+    assert not faithful_question(question, "In 911?")  # a figure the question does not hold
+    assert not faithful_question("What happened in 1808?", "Que s'est-il passé ?")  # a figure lost
+    assert not faithful_question(question, "In what year?\nIt was founded in 911.")
+    assert faithful_question("Who signed it", "Qui l'a signé")
+
+
+def _passage(text: str) -> Passage:
+    return Passage("p", "d", "T", text, 0, len(text), "", 0, 0)
+
+
+def test_the_question_is_translated_when_a_passage_found_is_in_the_other_language() -> None:
+    french = _passage("Les séparatistes ont revendiqué une victoire à Tinzaouatene.")
+    english = _passage("The separatists claimed a victory at Tinzaouatene.")
+    assert AnswerChain.other_language("Who claimed a victory?", [english, french], "en") == "fr"
+    assert AnswerChain.other_language("Who claimed a victory?", [english], "en") is None
+    assert AnswerChain.other_language("Qui a revendiqué une victoire ?", [english], "fr") == "en"
