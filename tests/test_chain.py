@@ -126,6 +126,7 @@ def test_words_copied_from_a_french_article_are_translated_for_an_english_questi
     answer = AnswerChain(settings, store, model).answer("What happened to the few survivors?")
     assert answer.answer == "Were taken prisoner [1]"
     assert asked in model.requests[1].messages[-1].content, "the model copies from a French question"
+    assert answer.asked == asked
     assert answer.claims[0].span == "ont été faits prisonniers"
     assert answer.language == "en"
 

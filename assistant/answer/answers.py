@@ -63,13 +63,16 @@ class DraftRecord:
 
 @dataclass
 class Answer:
-    """A verified answer: the text shown, its citations, and how it was reached."""
+    """A verified answer: the text shown, its citations, and how it was reached (``asked`` is the question as the
+    model was asked it and its checks read it: the standalone question, translated into the articles' language
+    when they are in the other one)."""
 
     question: str
     standalone_question: str
     language: Language
     answer: str
     abstained: bool
+    asked: str = ""
     citations: list[Citation] = field(default_factory=list)
     claims: list[Claim] = field(default_factory=list)
     retrieved: list[Passage] = field(default_factory=list)
@@ -83,6 +86,7 @@ class Answer:
         return {
             "question": self.question,
             "standalone_question": self.standalone_question,
+            "asked": self.asked,
             "answer": self.answer,
             "language": self.language,
             "abstained": self.abstained,

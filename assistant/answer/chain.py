@@ -231,6 +231,7 @@ class AnswerChain:
         answer = Answer(
             question=question,
             standalone_question=standalone,
+            asked=asked,
             language=language,
             answer="",
             abstained=not checked.claims,
