@@ -170,6 +170,12 @@ def test_a_misspelt_copy_is_shown_in_the_article_s_own_words_but_never_with_a_fi
     assert _verify(QUESTION, [("15 mercenaires", ["S2"])]).claims == []
 
 
+def test_a_figure_written_for_the_article_s_words_is_shown_in_those_words() -> None:
+    [claim] = _verify("Combien de mercenaires ?", [("15", ["S2"])]).claims
+    assert claim.text == "Une quinzaine"
+    assert _verify("Combien de mercenaires ?", [("16", ["S2"])]).claims == []  # another figure is not respelt
+
+
 def test_an_answer_that_only_repeats_the_question_is_not_shown_unless_the_question_offers_a_choice() -> None:
     echo = _verify("Qui a envoyé les troupes depuis Bamako ?", [("Bamako", ["S1"])])
     assert echo.claims == [] and "only repeats the question" in echo.dropped[0]

@@ -23,6 +23,7 @@ from assistant.answer.answers import Citation, Claim
 from assistant.answer.evidence import Evidence
 from assistant.answer.render import citation
 from assistant.answer.reply import ANSWER_CHARS, Drafted
+from assistant.text.lexicon import NUMBER_WORDS
 from assistant.text.normalise import normalise, tokenize
 
 _FIGURE = re.compile(r"\d+(?:[.,]\d+)*")
@@ -238,7 +239,8 @@ def locate(
 
     Tried in order: the copy in a cited sentence; in another sentence of the context (the best-ranked passage's
     first), which the model named wrongly; then a run of words of a cited sentence, else of the context, close to
-    the copy (:data:`CLOSE_COPY`), whose exact words replace the model's. Else the answer and citations unchanged.
+    the copy (:data:`CLOSE_COPY`) or spelling its figure (:func:`spelled_out`), whose exact words replace the
+    model's. Else the answer and citations unchanged.
     """
     holders = [e for e in cited if copied_from(answer, e)]
     if holders:
@@ -247,7 +249,9 @@ def locate(
     if elsewhere:
         return answer, (elsewhere[0],)
     for candidates in (cited, sorted(context, key=lambda e: rank.get(e.passage.id, len(rank)))):
-        close = [(words, e) for e in candidates if (words := closest_words(answer, e.text))]
+        close = [
+            (words, e) for e in candidates if (words := spelled_out(answer, e.text) or closest_words(answer, e.text))
+        ]
         if close:
             words, sentence = close[0]
             return words, (sentence, *(e for e in cited if e is not sentence))
@@ -272,6 +276,16 @@ def closest_words(answer: str, sentence: str) -> str | None:
             if ratio >= best_ratio and sorted(_DIGITS.findall(plain)) == numbers:
                 best, best_ratio = window, ratio
     return best
+
+
+def spelled_out(answer: str, sentence: str) -> str | None:
+    """The sentence's words for a figure the model wrote as digits ("15" for « une quinzaine », "3" for "three"),
+    with their article ("une", "a"), else None. Only a bare figure is respelt: in a longer copy a figure is words."""
+    words = NUMBER_WORDS.get(answer.strip(_EDGES))
+    if not words:
+        return None
+    found = re.search(rf"\b(?:(?:une?|a|an|some|about|environ|quelque) )?(?:{'|'.join(words)})s?\b", sentence, re.I)
+    return found.group() if found else None
 
 
 def _plain(text: str) -> str:
@@ -304,6 +318,4 @@ def obeys_orders(answer: str, cited: Iterable[Evidence], context: Iterable[Evide
     if any(e.text in orders for e in cited):
         return True
     folded = normalise(answer)
-    return any(
-        normalise(payload) in folded for text in orders for payload in _QUOTED.findall(text) if payload.strip()
-    )
+    return any(normalise(payload) in folded for text in orders for payload in _QUOTED.findall(text) if payload.strip())

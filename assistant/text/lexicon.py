@@ -59,3 +59,29 @@ DETERMINERS = r"(?:un|une|le|la|les|l['’]|son|sa|ses|leur|leurs|des|du|ce|cet|
 NAME_STOP_WORDS = {
     "le", "la", "les", "l", "un", "une", "des", "dans", "en", "au", "aux", "pour", "selon", "avec", "the"
 }  # fmt: skip
+
+#: The words that spell each figure, approximate counts included (« une quinzaine », "a dozen"): the model asked to
+#: copy often writes the figure instead (:func:`assistant.answer.checks.spelled_out`). "One" and « un » are left
+#: out: they are articles far more often than counts.
+NUMBER_WORDS = {
+    figure: tuple(words.split())
+    for figure, words in (
+        ("2", "deux two"), ("3", "trois three"), ("4", "quatre four"), ("5", "cinq five"),
+        ("6", "six"), ("7", "sept seven"), ("8", "huit eight"), ("9", "neuf nine"), ("10", "dix dizaine ten"),
+        ("11", "onze eleven"), ("12", "douze douzaine twelve dozen"), ("13", "treize thirteen"),
+        ("14", "quatorze fourteen"), ("15", "quinze quinzaine fifteen"), ("16", "seize sixteen"),
+        ("20", "vingt vingtaine twenty"), ("30", "trente trentaine thirty"), ("40", "quarante quarantaine forty"),
+        ("50", "cinquante cinquantaine fifty"), ("100", "cent centaine hundred"), ("1000", "mille millier thousand"),
+    )
+}  # fmt: skip
+
+#: Words that refer back to the conversation (pronouns, demonstratives, "then", « là »): a follow-up's rewrite
+#: replaces them; every other word of the follow-up must survive it (:func:`assistant.answer.chain.keeps_the_question`).
+REFERRING_WORDS = frozenset(
+    """he she him her hers it its they them their theirs this that these those there then one ones else
+    too also so what which who whom whose how and but or the a an of to in on at by for with did does do is are
+    was were has have had about
+    il elle ils elles lui eux leur leurs celui celle ceux celles cela ca ce cet cette ces son sa ses y en la
+    alors aussi et mais ou donc le les un une des du de au aux est sont a ont qui que quoi quel quelle quels
+    quelles""".split()
+)
