@@ -156,6 +156,18 @@ def test_follow_up_is_rewritten_before_retrieval(settings: Settings, store: Pass
     assert "Ramadane" in answer.citations[0].quote
 
 
+def test_a_rewrite_that_answers_or_loses_a_word_of_the_follow_up_is_not_used(
+    settings: Settings, store: PassageStore
+) -> None:
+    history = [Turn("Qui a signé le communiqué ?", "Mohamed Elmaouloud Ramadane [1]")]
+    for rewrite in ("L'article ne le dit pas.", "Qui a signé le communiqué ?"):
+        chain = _chain(settings, store, [rewrite, '{"claims": []}'])
+        assert chain.answer("Et quel est son rôle ?", history).standalone_question == "Et quel est son rôle ?"
+    chain = _chain(settings, store, ["Quel est le rôle de Mohamed Elmaouloud Ramadane ?", '{"claims": []}'])
+    standalone = chain.answer("Et quel est son rôle ?", history).standalone_question
+    assert standalone == "Quel est le rôle de Mohamed Elmaouloud Ramadane ?"
+
+
 def test_huge_question_is_cut_and_the_user_told(settings: Settings, store: PassageStore) -> None:
     answer = _chain(settings, store, ['{"claims": []}']).answer("Qui ? " + "a" * 100_000)
     assert len(answer.question) == settings.max_question_chars

@@ -27,6 +27,8 @@ from assistant.llm.protocol import ChatModel, Message
 from assistant.settings import Settings
 from assistant.text.catalogue import CATALOGUE
 from assistant.text.language import Language, answer_language, detect_language
+from assistant.text.lexicon import REFERRING_WORDS
+from assistant.text.normalise import tokenize
 from ingest.articles import Passage
 from ingest.store import PassageStore
 
@@ -67,9 +69,7 @@ class AnswerChain:
         """The claims in the answer language: words copied from an article in the other language are translated,
         and the translation is shown only if it keeps the copy's figures and names (else the copy itself is)."""
         quotes = {c.n: c.quote for c in citations}
-        return [
-            Claim(self.shown_text(c.span, quotes[c.citations[0]], language), c.citations, c.span) for c in claims
-        ]
+        return [Claim(self.shown_text(c.span, quotes[c.citations[0]], language), c.citations, c.span) for c in claims]
 
     def shown_text(self, span: str, sentence: str, language: Language) -> str:
         """The words ``span`` copied from ``sentence`` as the answer shows them in ``language``."""
@@ -90,15 +90,28 @@ class AnswerChain:
         return next((found for found in languages if found != asked), None)
 
     def rewrite(self, question: str, history: Sequence[Turn]) -> str:
-        """A follow-up made standalone from the last turns; the question itself when there is no history."""
+        """A follow-up made standalone from the last turns; the question itself when there is no history, or when
+        the rewrite is not the question (the model answered it, or changed a figure: :func:`faithful_question`).
+
+        The turns are given as a transcript inside one message: given them as chat turns, the bundled model went on
+        with the conversation and replied with an answer ("L'article ne le dit pas.") instead of a question.
+        """
         if not history:
             return question
-        messages = [Message("system", load_prompt("rewrite"))]
-        for turn in history[-HISTORY_TURNS:]:
-            messages += [Message("user", turn.question), Message("assistant", turn.answer)]
-        messages.append(Message("user", question))
+        conversation = "\n".join(
+            f"User: {turn.question}\nAssistant: {turn.answer}" for turn in history[-HISTORY_TURNS:]
+        )
+        user = load_prompt("rewrite_user").replace("{conversation}", conversation).replace("{question}", question)
+        messages = [
+            Message("system", load_prompt("rewrite")),
+            Message("user", load_prompt("example_rewrite").strip()),
+            Message("assistant", load_prompt("example_rewrite_reply").strip()),
+            Message("user", user.strip()),
+        ]
         rewritten = self.chat_model.complete(messages, max_tokens=120).strip()
-        return rewritten.splitlines()[0].strip() if rewritten else question
+        standalone = rewritten.splitlines()[0].strip() if rewritten else ""
+        faithful = faithful_question(question, standalone, may_add_figures=True)
+        return standalone if faithful and keeps_the_question(question, standalone) else question
 
     def context_passages(self, retrieved: Sequence[Passage]) -> list[Passage]:
         """Every stored passage when the store is small (a cacheable prompt), else the retrieved ones."""
@@ -266,3 +279,11 @@ class AnswerChain:
             quote=sentence.text if sentence else "",
             verdicts=dict(item.verdicts),
         )
+
+
+def keeps_the_question(follow_up: str, rewritten: str) -> bool:
+    """Whether a rewrite keeps every word of the follow-up except those that refer back (:data:`REFERRING_WORDS`),
+    each at least by its first five letters ("offer" in "offered"). Asked « Et quel est son rôle ? », the bundled
+    model rewrote it as the previous question, whose answer then stood for the role."""
+    kept = {word[:5] for word in tokenize(rewritten)}
+    return all(word[:5] in kept for word in tokenize(follow_up) if word not in REFERRING_WORDS)

@@ -40,12 +40,14 @@ def faithful_translation(span: str, translation: str) -> bool:
     return all(set(tokenize(name)) <= words for name in names)
 
 
-def faithful_question(question: str, translation: str) -> bool:
-    """Whether a translated question is still the question: one line, the same figures, and still a question when
-    the original was one (an answer in its place ends with a full stop)."""
+def faithful_question(question: str, translation: str, *, may_add_figures: bool = False) -> bool:
+    """Whether a translated (or rewritten) question is still the question: one line, the same figures, and still a
+    question when the original was one (an answer in its place ends with a full stop). A follow-up rewritten from
+    the conversation ``may_add_figures`` ("and the year before?" → "… in 2011?"), never drop one."""
     text = translation.strip()
     if not text or "\n" in text:
         return False
-    if sorted(_DIGITS.findall(text)) != sorted(_DIGITS.findall(question)):
+    kept, given = sorted(_DIGITS.findall(text)), sorted(_DIGITS.findall(question))
+    if not (set(given) <= set(kept) if may_add_figures else kept == given):
         return False
     return text.endswith("?") or not question.strip().endswith("?")
