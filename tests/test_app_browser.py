@@ -240,9 +240,11 @@ def test_french_question_then_english_follow_up(app: dict[str, Any], browser: An
     _save(tab, "chat-fr.png")
 
     follow_up = _ask(tab, "And what did the Ukrainians offer them?")
-    assert follow_up.text and detect_language(_own_words(follow_up.text, texts)) == "en", follow_up.text
-    # the rewritten follow-up and the retrieval are collapsed steps, never the answer
-    assert tab.page.locator('[data-step-type="tool"]', has_text="Rewritten question").count() == 1
+    # a short answer may be a word of both languages ("Drones"): it must not read as French
+    assert follow_up.text and detect_language(_own_words(follow_up.text, texts), default="en") == "en", follow_up.text
+    # the rewritten follow-up (when the model rewrote it: it may keep it as asked) and the retrieval are collapsed
+    # steps, never the answer; test_history shows a rewrite's step with a scripted model
+    assert tab.page.locator('[data-step-type="tool"]', has_text="Rewritten question").count() <= 1
     assert tab.page.locator('[data-step-type="retrieval"]').count() == 2
     marker, panel, second_quote = _check_source(tab, follow_up, texts, "The article does not say")
     assert marker != "[1]"  # sources are numbered across the conversation
@@ -302,15 +304,18 @@ def test_page_and_ui_texts_load_offline_in_both_languages(app: dict[str, Any], b
 
 class _FakeLLM(BaseHTTPRequestHandler):
     """A minimal OpenAI-compatible server whose every answer copies words of the first evidence sentence (the seed's
-    "les forces russes et maliennes"), and which says yes to the check of an answer."""
+    "les forces russes et maliennes"), which says yes to the check of an answer and rewrites a follow-up."""
 
     ANSWER = json.dumps({"claims": [{"answer": "les forces russes et maliennes", "evidence": ["S1"]}]})
     VERDICT = json.dumps({"verdict": "yes"})
+    REWRITE = "Et qui a dit que les forces russes et maliennes avaient signé le communiqué ?"
     REPLY = ANSWER
 
     def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         self.REPLY = self.VERDICT if "verdict" in json.dumps(body.get("response_format") or {}) else self.ANSWER
+        if "Last question:" in body["messages"][-1]["content"]:
+            self.REPLY = self.REWRITE
         base = {"id": "x", "created": 0, "model": body.get("model", "fake")}
         if not body.get("stream"):
             reply = {**base, "object": "chat.completion", "choices": [{"index": 0, "finish_reason": "stop",
