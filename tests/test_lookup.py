@@ -172,6 +172,12 @@ def test_an_unrelated_english_sentence_is_not_found(seeded_store: PassageStore) 
     assert result.kind == "not_found"
 
 
+def test_a_sentence_close_to_every_passage_alike_is_not_a_translation(seeded_store: PassageStore) -> None:
+    """A cookie banner pasted from a news page scores 0.85 against a sentence of the seed, as close as a real
+    translation: it is no translation of any one sentence, as it is about as close to all of them."""
+    assert lookup_in_store("Accept all cookies to continue reading", seeded_store).kind == "not_found"
+
+
 def test_cli_lookup_prints_json_and_exits_1_when_not_found(
     cli_env: None, seeded_store: PassageStore, settings: Settings, capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
