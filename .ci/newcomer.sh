@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The newcomer's path, in the virtualenv `make install` made (main install only): doctor, ingest the seed, one
-# answer, then `make run` until its chat page is served and a chat user's question is answered over the Chainlit
-# socket. Any failure ends CI here, before the test suite.
+# answer, one quote lookup, then `make run` until its chat page is served and a chat user's question is answered
+# over the Chainlit socket. Any failure ends CI here, before the test suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export OMP_WAIT_POLICY=passive HF_HUB_OFFLINE=1
@@ -26,6 +26,9 @@ answer = json.loads(open(sys.argv[1], encoding="utf-8").readline())
 assert "error" not in answer and answer["answer"].strip(), answer
 print(f"answered with {len(answer['citations'])} citation(s)")
 PY
+
+step "assistant lookup"
+"$BIN/assistant" lookup "Nos forces ont définitivement anéanti ces colonnes de l’ennemi samedi"
 
 PORT=$("$BIN/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 step "make run on port $PORT"
