@@ -25,6 +25,7 @@ from assistant.answer.render import citation
 from assistant.answer.reply import ANSWER_CHARS, Drafted
 from assistant.text.lexicon import NUMBER_WORDS
 from assistant.text.normalise import normalise, tokenize
+from ingest.articles import Passage
 
 _FIGURE = re.compile(r"\d+(?:[.,]\d+)*")
 _EDGES = " \t\n.,;:!?\"'«»“”‘’()[]"
@@ -42,7 +43,8 @@ CLOSE_COPY = 0.85
 _QUOTED = re.compile(r"['\"«“‘]\s*([^'\"«»“”‘’]{1,80}?)\s*['\"»”’]")
 _INSTRUCTION = re.compile(
     r"\b(ignore (the|all|any|your|previous|prior|above|earlier)\b|disregard (the|all|any|your|previous)\b|"
-    r"(answer|reply|respond|say) (only |just )?(with )?['\"«]|"
+    r"(answer|reply|respond|say) (only |just )?(with )?(['\"«]|the (single )?word\b)|forget (the|all|your) "
+    r"(articles?|instructions|question)\b|"
     r"reveal (your|the) (hidden |system )?(prompt|instructions)|you are now\b|new instructions?\b|"
     r"system (prompt|override)|"
     r"ignorez? (la question|les instructions|l'article|tout)|ne tiens? pas compte|oubliez? (les|tes|vos) instructions|"
@@ -117,9 +119,12 @@ def judged_to_answer(draft: Draft) -> str | None:
 
     A second reading with nothing else in view: the answering prompt shows several passages and asks for a copy,
     and a 1.5B model then copies the nearest answer to a question the article does not answer. Its yes/no is
-    read with a threshold calibrated on the broad set (see :mod:`assistant.answer.judge`).
+    read with a threshold calibrated on the broad set (see :mod:`assistant.answer.judge`). The judge does not read
+    the passage's lines that give orders to an assistant: they are never support, and beside « Le directeur du
+    festival, Mamou Daffé, … » they took its yes margin from 3.2 to 0.5 (none of the broad set's passages has one).
     """
-    if draft.judge(draft.cited[0].passage.text, draft.question):
+    passage = draft.cited[0].passage
+    if draft.judge(without_orders(passage, [e for e in draft.context if e.passage.id == passage.id]), draft.question):
         return None
     return "the evidence does not answer the question as asked"
 
@@ -310,6 +315,14 @@ def display(answer: str) -> str:
 def gives_orders(sentence: str) -> bool:
     """Whether a sentence of an article is an instruction addressed to an assistant, not reporting."""
     return bool(_INSTRUCTION.search(normalise(sentence)))
+
+
+def without_orders(passage: Passage, sentences: Iterable[Evidence]) -> str:
+    """The passage's text with its sentences that give orders to an assistant (:func:`gives_orders`) cut out."""
+    text = passage.text
+    for sentence in sorted((e for e in sentences if gives_orders(e.text)), key=lambda e: e.start, reverse=True):
+        text = text[: sentence.start - passage.start] + text[sentence.end - passage.start :]
+    return text
 
 
 def obeys_orders(answer: str, cited: Iterable[Evidence], context: Iterable[Evidence]) -> bool:
