@@ -158,6 +158,13 @@ def test_the_judge_does_not_read_the_orders_planted_in_the_evidence_passage() ->
     assert read == ["Le directeur, Mamou Daffé, a parlé. "]
 
 
+def test_a_figure_of_the_question_must_be_in_the_answer_s_own_sentence_not_only_in_its_passage() -> None:
+    wrong_year = _verify("Qui a multiplié les actes de rupture depuis 2023 ?", [("La junte", ["S4"])])
+    assert wrong_year.claims == [] and "not in the evidence sentence" in wrong_year.dropped[0]
+    right_year = _verify("Qui a multiplié les actes de rupture depuis 2022 ?", [("La junte", ["S4"])])
+    assert [c.text for c in right_year.claims] == ["La junte"]
+
+
 def test_every_runs_each_check_on_each_claim_and_skip_leaves_one_out() -> None:
     names = [check.__name__ for check in CHECKS]
     stopped = _verify(QUESTION, [("Paris", ["S1"])])

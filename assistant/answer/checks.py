@@ -106,12 +106,14 @@ def follows_no_planted_order(draft: Draft) -> str | None:
 
 
 def states_the_question_figures(draft: Draft) -> str | None:
-    """Every figure the question takes for granted ("in 1725", "over 300 police") must be in the passage that
-    answers it: a question about another year or number is a question the article does not answer."""
-    passage = draft.cited[0].passage
-    held = normalise(f"{passage.title} {passage.text}")
+    """Every figure the question takes for granted ("in 1725", "over 300 police") must be in the sentence that
+    answers it: a question about another year or number is a question the article does not answer. Read in the
+    whole passage, "who patented a steam engine in 1883?" passed on « In 1781 James Watt patented a steam engine »
+    because 1883 was two sentences further; in the sentence, 3 more false answers of two broad-set runs are caught
+    (470 questions) and no right one lost."""
+    held = normalise(draft.cited[0].text)
     missing = [n for n in _FIGURE.findall(draft.question) if n not in held]
-    return f"the question's figures {missing} are not in the evidence's passage" if missing else None
+    return f"the question's figures {missing} are not in the evidence sentence" if missing else None
 
 
 def judged_to_answer(draft: Draft) -> str | None:
