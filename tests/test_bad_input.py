@@ -331,8 +331,8 @@ def test_tricky_questions_get_a_verified_answer_or_a_refusal_never_an_unstated_c
     seeded_store_dir: Path, child_env: Callable[..., dict[str, str]]
 ) -> None:
     """The bundled Qwen 1.5B on the seed: every claim it shows is words of its cited sentence, every quote is the
-    article's text at its offsets, and the false premises (Ukrainian mercenaries killed, a peace treaty) are
-    refused."""
+    article's text at its offsets, the false premises (Ukrainian mercenaries killed, a peace treaty) are refused,
+    and a question only half answered by the article says which half it does not answer."""
     env = child_env(ASSISTANT_STORE_DIR=str(seeded_store_dir))
     result = subprocess.run([sys.executable, "-m", "assistant.cli", "ask", "--json"], input="\n".join(TRICKY_QUESTIONS)
                             + "\n", env=env, cwd=REPO, capture_output=True, text=True, timeout=1500)  # fmt: skip
@@ -349,3 +349,5 @@ def test_tricky_questions_get_a_verified_answer_or_a_refusal_never_an_unstated_c
         assert reply["abstained"] or quotes, reply
     for false_premise in (TRICKY_QUESTIONS[0], TRICKY_QUESTIONS[4]):
         assert replies[false_premise]["abstained"], replies[false_premise]
+    half = replies[TRICKY_QUESTIONS[1]]  # the signatory is in the article, Bamako's population is not: it says so
+    assert half["abstained"] or "population de Bamako" in (half["notice"] or ""), half

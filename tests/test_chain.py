@@ -168,6 +168,16 @@ def test_a_rewrite_that_answers_or_loses_a_word_of_the_follow_up_is_not_used(
     assert standalone == "Quel est le rôle de Mohamed Elmaouloud Ramadane ?"
 
 
+def test_a_question_in_two_parts_gets_the_part_the_article_answers_and_says_which_it_does_not(
+    settings: Settings, store: PassageStore
+) -> None:
+    key = _key_of(store, "Mohamed Elmaouloud Ramadane")
+    chain = _chain(settings, store, [_reply(("Mohamed Elmaouloud Ramadane", key)), YES, '{"verdict": "no"}'])
+    answer = chain.answer("Qui a signé le communiqué, et quelle est la population de Bamako ?")
+    assert answer.answer.startswith("Mohamed Elmaouloud Ramadane [1]")
+    assert answer.notice == "L'article ne répond pas à : Quelle est la population de Bamako ?"
+
+
 def test_huge_question_is_cut_and_the_user_told(settings: Settings, store: PassageStore) -> None:
     answer = _chain(settings, store, ['{"claims": []}']).answer("Qui ? " + "a" * 100_000)
     assert len(answer.question) == settings.max_question_chars
@@ -218,10 +228,13 @@ def test_a_lone_surrogate_in_a_question_is_replaced_not_a_crash(settings: Settin
 def test_a_question_for_two_things_gets_a_claim_for_each(settings: Settings, store: PassageStore) -> None:
     who = _key_of(store, "Mohamed Elmaouloud Ramadane")
     where = _key_of(store, "Tinzaouatene")
-    replies = [_reply(("Mohamed Elmaouloud Ramadane", who), ("Tinzaouatene", where)), YES, YES]
+    # the judge reads each claim's passage against each part: who (yes), then where: who (no), where (yes); then
+    # whether the first passage answers "where" (no): every part is answered, so nothing is noted
+    replies = [_reply(("Mohamed Elmaouloud Ramadane", who), ("Tinzaouatene", where)), YES, NO, YES, NO]
     answer = _chain(settings, store, replies).answer("Qui a signé le communiqué, et où était la bataille ?")
     assert [c.text for c in answer.claims] == ["Mohamed Elmaouloud Ramadane", "Tinzaouatene"]
     assert answer.answer.count("[") == 2
+    assert answer.notice is None
 
 
 def test_every_keeps_each_check_s_verdict_on_each_claim(settings: Settings, store: PassageStore) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from assistant.answer.checks import CHECKS, Judge, SupportedClaims, display, verify
+from assistant.answer.checks import CHECKS, Judge, SupportedClaims, display, question_parts, verify
 from assistant.answer.evidence import Evidence, number_evidence
 from assistant.answer.render import render
 from assistant.answer.reply import ANSWER_CHARS, Drafted
@@ -163,6 +163,18 @@ def test_a_figure_of_the_question_must_be_in_the_answer_s_own_sentence_not_only_
     assert wrong_year.claims == [] and "not in the evidence sentence" in wrong_year.dropped[0]
     right_year = _verify("Qui a multiplié les actes de rupture depuis 2022 ?", [("La junte", ["S4"])])
     assert [c.text for c in right_year.claims] == ["La junte"]
+
+
+def test_a_question_in_two_parts_is_judged_part_by_part() -> None:
+    assert question_parts("Qui a signé, et quelle est la population de Bamako ?") == (
+        "Qui a signé ?", "Quelle est la population de Bamako ?")  # fmt: skip
+    assert question_parts("Who won and where?") == ("Who won?", "Where?")
+    assert question_parts("Paris and which other city?") == ("Paris and which other city?",)  # no question first
+    judged: list[str] = []
+    judge = lambda passage, question: judged.append(question) or "troupes" in question  # noqa: E731
+    result = _verify("Qui a perdu des localités, et d'où venaient les troupes ?", [("Bamako", ["S1"])], judge=judge)
+    assert [c.text for c in result.claims] == ["Bamako"]
+    assert judged == ["Qui a perdu des localités ?", "D'où venaient les troupes ?"]
 
 
 def test_every_runs_each_check_on_each_claim_and_skip_leaves_one_out() -> None:

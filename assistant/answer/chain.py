@@ -14,7 +14,7 @@ from collections.abc import Generator, Iterator, Sequence
 from functools import cache
 
 from assistant.answer.answers import Answer, Citation, Claim, DraftRecord, Event, Step, Token, Turn
-from assistant.answer.checks import CheckedDraft, display, gives_orders, verify
+from assistant.answer.checks import CheckedDraft, display, gives_orders, question_parts, verify, without_orders
 from assistant.answer.evidence import Evidence, format_context, number_evidence
 from assistant.answer.judge import SupportJudge
 from assistant.answer.prompts import load_prompt
@@ -113,6 +113,21 @@ class AnswerChain:
         faithful = faithful_question(question, standalone, may_add_figures=True)
         return standalone if faithful and keeps_the_question(question, standalone) else question
 
+    def unanswered_parts(
+        self, standalone: str, asked: str, citations: Sequence[Citation], evidence: Sequence[Evidence]
+    ) -> list[str]:
+        """The parts of a question in several parts (:func:`question_parts`) that no cited passage answers, as the
+        user asked them: the answer says what the article does not answer instead of answering silently in part."""
+        parts, shown = question_parts(asked), question_parts(standalone)
+        if len(parts) < 2 or len(parts) != len(shown) or not citations:
+            return []
+        texts = []
+        for citation in citations:
+            sentences = [e for e in evidence if e.passage.id == citation.passage_id]
+            if sentences:
+                texts.append(without_orders(sentences[0].passage, sentences))
+        return [mine for part, mine in zip(parts, shown, strict=True) if not any(self.judge(t, part) for t in texts)]
+
     def context_passages(self, retrieved: Sequence[Passage]) -> list[Passage]:
         """Every stored passage when the store is small (a cacheable prompt), else the retrieved ones."""
         everything = self.retriever.passages()
@@ -187,8 +202,11 @@ class AnswerChain:
         reply = yield from self.claims_reply(asked, language, evidence)
         drafted = parse_claims(reply)
         answer = self._answer_from_claims(question, standalone, asked, language, drafted, evidence, retrieved, every)
+        notices = [CATALOGUE[language]["part_not_answered"].format(part=part)
+                   for part in self.unanswered_parts(standalone, asked, answer.citations, evidence)]  # fmt: skip
         if cut:
-            answer.notice = CATALOGUE[language]["question_cut"].format(limit=self.settings.max_question_chars)
+            notices.insert(0, CATALOGUE[language]["question_cut"].format(limit=self.settings.max_question_chars))
+        answer.notice = " ".join(notices) or None
         answer.seconds = time.perf_counter() - started
         yield answer
 

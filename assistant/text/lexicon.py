@@ -75,6 +75,13 @@ NUMBER_WORDS = {
     )
 }  # fmt: skip
 
+#: The words a French or English question opens with: a question in two parts joined by "and"/« et » opens each
+#: part with one (:func:`assistant.answer.checks.question_parts`).
+QUESTION_WORDS = frozenset(
+    "qui que quoi quel quelle quels quelles où quand comment combien pourquoi who what which where when how why whom "
+    "whose".split()
+)
+
 #: Words that refer back to the conversation (pronouns, demonstratives, "then", « là »): a follow-up's rewrite
 #: replaces them; every other word of the follow-up must survive it (:func:`assistant.answer.chain.keeps_the_question`).
 REFERRING_WORDS = frozenset(
