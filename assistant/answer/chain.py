@@ -121,11 +121,8 @@ class AnswerChain:
         parts, shown = question_parts(asked), question_parts(standalone)
         if len(parts) < 2 or len(parts) != len(shown) or not citations:
             return []
-        texts = []
-        for citation in citations:
-            sentences = [e for e in evidence if e.passage.id == citation.passage_id]
-            if sentences:
-                texts.append(without_orders(sentences[0].passage, sentences))
+        passages = {e.passage.id: e.passage for e in evidence}
+        texts = [without_orders(passages[c.passage_id], evidence) for c in citations if c.passage_id in passages]
         return [mine for part, mine in zip(parts, shown, strict=True) if not any(self.judge(t, part) for t in texts)]
 
     def context_passages(self, retrieved: Sequence[Passage]) -> list[Passage]:

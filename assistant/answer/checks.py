@@ -130,8 +130,7 @@ def judged_to_answer(draft: Draft) -> str | None:
     the passage's lines that give orders to an assistant: they are never support, and beside « Le directeur du
     festival, Mamou Daffé, … » they took its yes margin from 3.2 to 0.5 (none of the broad set's passages has one).
     """
-    passage = draft.cited[0].passage
-    text = without_orders(passage, [e for e in draft.context if e.passage.id == passage.id])
+    text = without_orders(draft.cited[0].passage, draft.context)
     if any(draft.judge(text, part) for part in question_parts(draft.question)):
         return None
     return "the evidence does not answer the question as asked"
@@ -339,9 +338,11 @@ def question_parts(question: str) -> tuple[str, ...]:
 
 
 def without_orders(passage: Passage, sentences: Iterable[Evidence]) -> str:
-    """The passage's text with its sentences that give orders to an assistant (:func:`gives_orders`) cut out."""
+    """The passage's text with its sentences (among ``sentences``, any passage's) that give orders to an assistant
+    (:func:`gives_orders`) cut out: what the judge reads."""
     text = passage.text
-    for sentence in sorted((e for e in sentences if gives_orders(e.text)), key=lambda e: e.start, reverse=True):
+    orders = [e for e in sentences if e.passage.id == passage.id and gives_orders(e.text)]
+    for sentence in sorted(orders, key=lambda e: e.start, reverse=True):
         text = text[: sentence.start - passage.start] + text[sentence.end - passage.start :]
     return text
 
