@@ -20,6 +20,57 @@ def _ingest(args: argparse.Namespace) -> int:
     return run_ingest(args.paths, _settings(), store_dir=args.store)
 
 
+def _list(args: argparse.Namespace) -> int:
+    import json
+
+    from ingest.store import open_store
+
+    with open_store(_settings(), create=False) as store:
+        articles = store.articles()
+        counts = store.passage_counts()
+    if args.json:
+        for article in articles:
+            print(json.dumps(_listing(article, counts.get(article.doc_id, 0)), ensure_ascii=False))
+        return 0
+    if not articles:
+        print("the store holds no article; add one with `assistant ingest FILE|URL`")
+    for article in articles:
+        row = _listing(article, counts.get(article.doc_id, 0))
+        added = row["added"] or "?"
+        print(f"{row['id']}  {row['title']}  ({row['source']}; {row['passages']} passages; added {added})")
+    return 0
+
+
+def _listing(article, passages: int) -> dict[str, object]:
+    return {
+        "id": article.doc_id,
+        "title": article.title,
+        "source": article.source,
+        "passages": passages,
+        "added": article.added,
+        **({"author": article.author} if article.author else {}),
+        **({"published": article.published} if article.published else {}),
+        **({"pages": len(article.pages)} if article.pages else {}),
+    }
+
+
+def _remove(args: argparse.Namespace) -> int:
+    from ingest.errors import CorpusError
+    from ingest.store import open_store
+
+    with open_store(_settings(), create=False) as store:
+        stored = store.revisions()
+        unknown = [doc_id for doc_id in args.ids if doc_id not in stored]
+        if unknown:  # checked before removing anything: a typo in the third id must not leave two removed
+            raise CorpusError(
+                f"no article {', '.join(map(repr, unknown))} in store {store.location}; `assistant list` shows the ids"
+            )
+        for doc_id in args.ids:
+            removed = store.remove(doc_id)
+            print(f"removed {doc_id} ({removed} passages) from {store.location}")
+    return 0
+
+
 def _settings():
     from assistant.settings import get_settings
 
@@ -30,6 +81,8 @@ def _print_answer(answer) -> None:
     print(answer.answer)
     for citation in answer.citations:
         where = citation.title + (f", {citation.section}" if citation.section not in ("", citation.title) else "")
+        if citation.page is not None:
+            where += f", page {citation.page}"
         print(f"  [{citation.n}] « {citation.quote} »  ({where}, paragraph {citation.paragraph + 1}, "
               f"characters {citation.start}-{citation.end})")
     if answer.abstained and answer.retrieved:
@@ -166,8 +219,8 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
-    ingest = sub.add_parser("ingest", help="Split, embed and store articles (.txt, .md, .html).")
-    ingest.add_argument("paths", nargs="+", type=Path, help="Article files or directories of articles.")
+    ingest = sub.add_parser("ingest", help="Split, embed and store articles (.txt, .md, .html, .pdf, or a URL).")
+    ingest.add_argument("paths", nargs="+", help="Article files, directories of articles, or http(s) URLs of articles.")
     ingest.add_argument("--store", type=Path, default=None, help="Store directory (default from settings).")
     ingest.set_defaults(handler=_ingest)
 
@@ -184,6 +237,14 @@ def _build_parser() -> argparse.ArgumentParser:
         help="Run every check on every claim and add a table of the answers without each check (slower).",
     )  # fmt: skip
     evaluate.set_defaults(handler=_eval)
+
+    listing = sub.add_parser("list", help="List the articles in the store: id, title, source, passages, date added.")
+    listing.add_argument("--json", action="store_true", help="Print one JSON object per article.")
+    listing.set_defaults(handler=_list)
+
+    remove = sub.add_parser("remove", help="Remove articles from the store by id (see `assistant list`).")
+    remove.add_argument("ids", nargs="+", help="Document ids, as `assistant list` shows them.")
+    remove.set_defaults(handler=_remove)
 
     lookup = sub.add_parser(
         "lookup", help="Say whether and where a sentence or quote appears in the articles, and who says it."

@@ -81,6 +81,10 @@ class Settings(BaseSettings):
     max_article_bytes: int = Field(
         2_000_000, ge=1000, description="Larger article files are refused by ingest (they would take hours to embed)."
     )
+    url_timeout: float = Field(20.0, gt=0, description="Seconds allowed to fetch an article URL, redirects included.")
+    allow_private_urls: bool = Field(
+        False, description="Let URLs reach private and local addresses (off: a shared chat must not read the intranet)."
+    )
 
     # Chat history and access
     history_url: SecretStr | None = Field(

@@ -6,6 +6,7 @@ located, shown and highlighted in the article without re-reading the source file
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 
 
@@ -19,7 +20,12 @@ class Section:
 
 @dataclass(frozen=True)
 class Article:
-    """One ingested document: its normalised text and what is known of its structure."""
+    """One ingested document: its normalised text and what is known of its structure and origin.
+
+    ``pages`` holds where each page starts in ``text`` (a PDF's page *n* starts at ``pages[n - 1]``); other
+    formats have none. ``author`` and ``published`` come from a web page's metadata when it has them; ``added``
+    is when the store took this version (ISO 8601, set by the store, empty before).
+    """
 
     doc_id: str
     title: str
@@ -27,6 +33,14 @@ class Article:
     source: str
     version: str
     sections: tuple[Section, ...] = ()
+    pages: tuple[int, ...] = ()
+    author: str = ""
+    published: str = ""
+    added: str = ""
+
+    def page_at(self, offset: int) -> int | None:
+        """The 1-based page holding ``offset``, or None for an article without pages."""
+        return bisect.bisect_right(self.pages, offset) or None if self.pages else None
 
 
 @dataclass(frozen=True)
@@ -42,3 +56,4 @@ class Passage:
     section: str
     paragraph: int
     position: int
+    page: int | None = None

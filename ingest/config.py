@@ -45,7 +45,7 @@ class CorpusConfig(StoreConfig, EmbedderConfig, Protocol):
 
 
 class IngestConfig(CorpusConfig, Protocol):
-    """Everything ``assistant ingest`` needs: the store, the embedder, how to split and what to refuse."""
+    """Everything ``assistant ingest`` needs: the store, the embedder, how to split, what to refuse and how to fetch."""
 
     @property
     def chunk_size(self) -> int: ...
@@ -55,3 +55,9 @@ class IngestConfig(CorpusConfig, Protocol):
 
     @property
     def ingest_threads(self) -> int: ...
+
+    @property
+    def url_timeout(self) -> float: ...
+
+    @property
+    def allow_private_urls(self) -> bool: ...

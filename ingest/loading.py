@@ -24,14 +24,20 @@ import shlex
 import stat
 import unicodedata
 from collections.abc import Iterable, Sequence
-from pathlib import Path
+from pathlib import Path, PurePosixPath
+from urllib.parse import urlsplit
 
 from ingest.articles import Article, Section
 from ingest.errors import CorpusError
 from ingest.spans import paragraph_spans
+from ingest.webpage import is_site_page, main_text_html, page_metadata
 
 #: File suffix (lower case) -> how the file is read.
-SUPPORTED_SUFFIXES: dict[str, str] = {".txt": "text", ".md": "markdown", ".html": "html", ".htm": "html"}
+SUPPORTED_SUFFIXES: dict[str, str] = {
+    ".txt": "text", ".md": "markdown", ".html": "html", ".htm": "html", ".pdf": "pdf"
+}
+#: A web page whose main text is shorter than this is not an article (a login form, a paywall, a list of links).
+MIN_PAGE_CHARS = 200
 
 #: A plain-text line shorter than this, standing alone and not ending like a sentence, is a heading.
 HEADING_MAX_CHARS = 80
@@ -113,37 +119,74 @@ def load_articles(paths: Sequence[Path], *, max_bytes: int | None = None) -> lis
     return articles
 
 
-def load_article(path: Path, *, max_bytes: int | None = None) -> Article:
-    """Read one .txt, .md or .html file into an :class:`Article` with normalised text, title and sections.
+def load_article(path: Path, *, max_bytes: int | None = None, name: str | None = None) -> Article:
+    """Read one .txt, .md, .html or .pdf file into an :class:`Article` with normalised text, title and sections.
 
     A file over ``max_bytes`` is refused before it is read: a log or a dump saved as .txt would otherwise take
     hours to embed (and its whole text is held in memory several times while it is normalised and split).
+    ``name`` is the file's own name when ``path`` is a copy of it (a file uploaded in the chat): it gives the
+    document id, the source and the type, and messages name it instead of the copy.
     """
-    kind = SUPPORTED_SUFFIXES.get(path.suffix.lower())
+    label = name or str(path)
+    named = Path(name) if name else path
+    kind = SUPPORTED_SUFFIXES.get(named.suffix.lower())
     if kind is None:
         kinds = ", ".join(SUPPORTED_SUFFIXES)
-        raise CorpusError(f"{path}: unsupported file type {path.suffix or '(none)'!r}; give {kinds} files")
-    raw = _read_text(path, max_bytes)
-    if kind == "text":
-        text = normalise_text(raw)
+        raise CorpusError(f"{label}: unsupported file type {named.suffix or '(none)'!r}; give {kinds} files")
+    data = _read_bytes(path, max_bytes, label)
+    return article_from_bytes(data, kind, source=label, doc_id=doc_id_for(named))
+
+
+def load_url(url: str, *, max_bytes: int, timeout: float, allow_private: bool) -> Article:
+    """Fetch an article's page (see :mod:`ingest.fetching`) and keep its main text, title, author and date."""
+    from ingest.fetching import fetch
+
+    page = fetch(url, max_bytes=max_bytes, timeout=timeout, allow_private=allow_private)
+    return article_from_bytes(page.body, page.kind, source=page.url, doc_id=doc_id_for_url(page.url), url=page.url)
+
+
+def article_from_bytes(data: bytes, kind: str, *, source: str, doc_id: str, url: str | None = None) -> Article:
+    """An article from the bytes of a file or a fetched page of the given loader ``kind``.
+
+    A fetched HTML page (``url`` given) always goes through main-text extraction and must hold an article; a
+    saved HTML file does when it is a whole site page (see :mod:`ingest.webpage`).
+    """
+    pages: tuple[int, ...] = ()
+    author = published = ""
+    if kind == "pdf":
+        from ingest.pdf import read_pdf
+
+        pdf = read_pdf(data, source)
+        text, pages = pdf.text, pdf.pages
         sections = _plain_text_sections(text)
-        title = _first_line(text)
+        title = pdf.title or _first_line(text)
     else:
-        if kind == "markdown":
+        raw = _decode(data, source)
+        if kind == "text":
+            text = normalise_text(raw)
+            sections = _plain_text_sections(text)
+            title = _first_line(text)
+        elif kind == "markdown":
             title_hint, html = _markdown_to_html(raw)
+            text, sections, html_title = _html_to_text(html, image_alt=True)
+            title = title_hint or html_title or _first_line(text)
+        elif url is not None or is_site_page(raw):
+            text, sections, title, author, published = _web_page(raw, source, url)
         else:
-            title_hint, html = None, raw
-        text, sections, html_title = _html_to_text(html, image_alt=kind == "markdown")
+            text, sections, html_title = _html_to_text(raw, image_alt=False)
+            title = html_title or _first_line(text)
         if not text:
-            raise CorpusError(f"{path}: no visible text in this file; check that it holds the article")
-        title = title_hint or html_title or _first_line(text)
+            raise CorpusError(f"{source}: no visible text in this file; check that it holds the article")
     return Article(
-        doc_id=doc_id_for(path),
+        doc_id=doc_id,
         title=title,
         text=text,
-        source=str(path),
+        source=source,
         version=text_version(text),
         sections=tuple(sections),
+        pages=pages,
+        author=author,
+        published=published,
     )
 
 
@@ -163,6 +206,15 @@ def normalise_text(text: str) -> str:
 def text_version(text: str) -> str:
     """The version of an article: sha256 of its normalised text, so any visible edit makes a new version."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def doc_id_for_url(url: str) -> str:
+    """A stable document id for a page: its last path segment (or host) and a hash of the whole URL, so the same
+    URL ingested again replaces its article and two sites' ``index.html`` do not collide."""
+    parts = urlsplit(url)
+    segment = PurePosixPath(parts.path).stem or parts.hostname or "page"
+    digest = hashlib.sha256(url.encode("utf-8")).hexdigest()[:8]
+    return f"{doc_id_for(Path(segment))}-{digest}"
 
 
 def doc_id_for(path: Path) -> str:
@@ -190,8 +242,8 @@ def _walk_supported(directory: Path) -> Iterable[Path]:
                 yield Path(root) / name
 
 
-def _read_text(path: Path, max_bytes: int | None) -> str:
-    """Read a file as UTF-8 with one clear error per way it can fail.
+def _read_bytes(path: Path, max_bytes: int | None, label: str) -> bytes:
+    """Read a file's bytes with one clear error per way it can fail (``label`` names it in messages).
 
     Only regular files are read (a pipe or ``/dev/zero`` saved under an article name would block or never end),
     and at most ``max_bytes`` + 1 bytes of them, so the limit also holds for a file that grows while it is read.
@@ -199,41 +251,44 @@ def _read_text(path: Path, max_bytes: int | None) -> str:
     try:
         mode = path.stat().st_mode
         if not stat.S_ISREG(mode):
-            raise CorpusError(f"{path}: not a regular file (a device, pipe or socket); give a .txt, .md or .html file")
+            raise CorpusError(f"{label}: not a regular file (a device, pipe or socket); give an article file")
         with path.open("rb") as handle:
             data = handle.read() if max_bytes is None else handle.read(max_bytes + 1)
     except FileNotFoundError:
-        raise CorpusError(f"{path}: no such file or directory; check the path") from None
+        raise CorpusError(f"{label}: no such file or directory; check the path") from None
     except IsADirectoryError:
-        raise CorpusError(f"{path}: is a directory, not an article file; pass the directory itself") from None
+        raise CorpusError(f"{label}: is a directory, not an article file; pass the directory itself") from None
     except OSError as error:
-        raise CorpusError(f"{path}: cannot read ({error.strerror}); check its permissions") from None
+        raise CorpusError(f"{label}: cannot read ({error.strerror}); check its permissions") from None
     if max_bytes is not None and len(data) > max_bytes:
         size = max(path.stat().st_size, len(data))
         raise CorpusError(
-            f"{path}: {size / 1e6:.1f} MB is over the {max_bytes / 1e6:g} MB limit for one article; split it, "
+            f"{label}: {size / 1e6:.1f} MB is over the {max_bytes / 1e6:g} MB limit for one article; split it, "
             "or raise ASSISTANT_MAX_ARTICLE_BYTES"
         )
     if not data.strip():
-        raise CorpusError(f"{path}: file is empty (or only whitespace); remove it or add the article text")
+        raise CorpusError(f"{label}: file is empty (or only whitespace); remove it or add the article text")
+    return data
+
+
+def _decode(data: bytes, label: str) -> str:
+    """The bytes of a text article as UTF-8, with the conversion command when they are something else."""
+    quoted = shlex.quote(label)
+    target = shlex.quote(str(Path(label).with_suffix(".utf8" + Path(label).suffix)))
     utf16 = _utf16_encoding(data)
     if utf16:
-        target = shlex.quote(str(path.with_suffix(".utf8" + path.suffix)))
-        raise CorpusError(
-            f"{path}: is UTF-16, not UTF-8; convert it: iconv -f {utf16} -t utf-8 {shlex.quote(str(path))} > {target}"
-        )
+        raise CorpusError(f"{label}: is UTF-16, not UTF-8; convert it: iconv -f {utf16} -t utf-8 {quoted} > {target}")
     if _looks_binary(data):
-        raise CorpusError(f"{path}: looks like a binary file, not a text article; give a .txt, .md or .html file")
+        raise CorpusError(f"{label}: looks like a binary file, not a text article; give a .txt, .md or .html file")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
-        target = shlex.quote(str(path.with_suffix(".utf8" + path.suffix)))
         raise CorpusError(
-            f"{path}: not valid UTF-8 (byte 0x{data[error.start]:02x} at offset {error.start}); convert it, "
-            f"e.g. iconv -f latin1 -t utf-8 {shlex.quote(str(path))} > {target}"
+            f"{label}: not valid UTF-8 (byte 0x{data[error.start]:02x} at offset {error.start}); convert it, "
+            f"e.g. iconv -f latin1 -t utf-8 {quoted} > {target}"
         ) from None
     if not text.strip():
-        raise CorpusError(f"{path}: file is empty (or only whitespace); remove it or add the article text")
+        raise CorpusError(f"{label}: file is empty (or only whitespace); remove it or add the article text")
     return text
 
 
@@ -330,6 +385,19 @@ def _markdown_to_html(source: str) -> tuple[str | None, str]:
     # only the text of this HTML is kept, so every link can be rendered and only its words survive.
     renderer.validateLink = lambda url: True
     return title, renderer.render(source)
+
+
+def _web_page(raw: str, source: str, url: str | None) -> tuple[str, list[Section], str, str, str]:
+    """Text, sections, title, author and date of the article in a site page, its furniture left out."""
+    main = main_text_html(raw, url)
+    text, sections, main_title = _html_to_text(main or "", image_alt=False)
+    if len(text) < MIN_PAGE_CHARS:
+        raise CorpusError(
+            f"{source}: no article text found in this page (a login form, a paywall, a home page or a list of "
+            "links?); give the article's own page, or save its text as .txt and add that"
+        )
+    meta = page_metadata(raw, url)
+    return text, sections, meta.title or main_title or _first_line(text), meta.author, meta.published
 
 
 def _html_to_text(html: str, *, image_alt: bool) -> tuple[str, list[Section], str | None]:

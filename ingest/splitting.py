@@ -5,8 +5,8 @@ A passage is what gets embedded, retrieved and cited, so three properties matter
 * ``article.text[p.start:p.end] == p.text`` always, so a quote found in a passage can be located and highlighted;
 * a passage ends at a sentence end (or, for a sentence longer than twice the target, at a space), never mid-word,
   so a cited passage reads as whole sentences;
-* a passage stays inside one section and, when it can, one paragraph, and records both, so a citation can say
-  where in the article it comes from.
+* a passage stays inside one section (and one page of a PDF) and, when it can, one paragraph, and records them,
+  so a citation can say where in the article it comes from.
 
 This is a small regex splitter over offsets rather than ``langchain_text_splitters``: those splitters return
 strings, recover positions by searching each chunk back in the document (``add_start_index``) and move
@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from ingest.articles import Article, Passage
@@ -73,7 +74,7 @@ def split_article(article: Article, chunk_size: int = 300) -> list[Passage]:
         whole = len(groups) == 1
         pieces.extend((group, paragraph, section, whole) for group in groups)
 
-    merged = _merge_short_paragraphs(pieces, chunk_size)
+    merged = _merge_short_paragraphs(pieces, chunk_size, article.page_at)
     passages = []
     for position, (span, paragraph, section_name, _) in enumerate(merged):
         body = text[span.start : span.end]
@@ -88,6 +89,7 @@ def split_article(article: Article, chunk_size: int = 300) -> list[Passage]:
                 section=section_name,
                 paragraph=paragraph,
                 position=position,
+                page=article.page_at(span.start),
             )
         )
     return passages
@@ -150,17 +152,19 @@ def _pack(units: list[_Span], chunk_size: int) -> list[_Span]:
 
 
 def _merge_short_paragraphs(
-    pieces: list[tuple[_Span, int, str, bool]], chunk_size: int
+    pieces: list[tuple[_Span, int, str, bool]], chunk_size: int, page_at: Callable[[int], int | None]
 ) -> list[tuple[_Span, int, str, bool]]:
-    """Join consecutive whole paragraphs of one section when one of them is under a third of ``chunk_size`` and
-    together they still fit in ``chunk_size``; the merged passage keeps the first paragraph's index."""
+    """Join consecutive whole paragraphs of one section and one page when one of them is under a third of
+    ``chunk_size`` and together they still fit in ``chunk_size``; the merged passage keeps the first paragraph's
+    index. A passage stays on one page so that the page a citation names holds its quote."""
     merged: list[tuple[_Span, int, str, bool]] = []
     for span, paragraph, section, whole in pieces:
         if merged:
             last_span, last_paragraph, last_section, last_whole = merged[-1]
             fits = span.end - last_span.start <= chunk_size
             short = min(last_span.length, span.length) < chunk_size / 3
-            if whole and last_whole and section == last_section and fits and short:
+            same_page = page_at(span.start) == page_at(last_span.start)
+            if whole and last_whole and section == last_section and fits and short and same_page:
                 merged[-1] = (_Span(last_span.start, span.end), last_paragraph, section, True)
                 continue
         merged.append((span, paragraph, section, whole))

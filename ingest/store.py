@@ -4,11 +4,12 @@ Layout (one store = one Chroma database, embedded ``PersistentClient`` in ``conf
 ``chroma run`` server when ``config.chroma_host`` is set):
 
 * ``<collection>``: one record per passage. Document = passage text; metadata = doc_id, passage_id, version,
-  revision, key (``doc_id|revision``), start, end, section, paragraph, position, title; cosine space. The
+  revision, key (``doc_id|revision``), start, end, section, paragraph, position, title, page (PDFs); cosine space. The
   embedder identity (backend, model, dimension) is stored in the collection metadata and checked on every open.
 * ``<collection>-catalog``: one record per article, id = doc_id. Document = the full normalised ``Article.text``
   (so quotes can be verified and highlighted without the source file); metadata = title, source, version,
-  revision, sections (JSON), passages (count). Its 1-d placeholder vector is never searched.
+  revision, sections (JSON), passages (count), pages (JSON: where each PDF page starts), author, published,
+  added (when this version was stored). Its 1-d placeholder vector is never searched.
 * ``<collection>-generation``: one record whose ``token`` changes around every catalog switch. Readers keep the
   catalog in memory and check this one record (~1 ms) instead of re-reading every article's record (~50 ms at
   1,000 articles) on each search; see ``_current``.
@@ -55,6 +56,7 @@ import os
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Concatenate, Literal, ParamSpec, TypeVar
 
@@ -319,6 +321,7 @@ class PassageStore:
                         "section": p.section,
                         "paragraph": p.paragraph,
                         "position": p.position,
+                        **({"page": p.page} if p.page is not None else {}),
                     }
                     for p in chunk
                 ],
@@ -353,9 +356,35 @@ class PassageStore:
                     "revision": revision,
                     "sections": json.dumps([[s.heading, s.start] for s in article.sections], ensure_ascii=False),
                     "passages": passage_count,
+                    "pages": json.dumps(list(article.pages)),
+                    "author": article.author,
+                    "published": article.published,
+                    "added": datetime.now(UTC).isoformat(timespec="seconds"),
                 }
             ],
         )
+
+    @_server_errors
+    def remove(self, doc_id: str) -> int:
+        """Take an article out of the store, atomically for readers; the number of passages removed.
+
+        Dropping the catalog record is the switch (readers stop seeing the article at once, as for an ingest);
+        its passages are deleted after it, and a crash in between leaves them to the next writer's garbage
+        collection.
+        """
+        with self.writing():
+            if self._revision(doc_id) is None:
+                known = ", ".join(sorted(self._active())) or "none"
+                raise CorpusError(
+                    f"no article {doc_id!r} in store {self.location} (stored: {known}); see `assistant list`"
+                )
+            self._bump_generation(busy=True)
+            self._require(self._catalog).delete(ids=[doc_id])
+            self._bump_generation(busy=False)
+            self._index_sees = {key: value for key, value in self._index_sees.items() if key != doc_id}
+            stale = self._require(self._passages).get(where={"doc_id": doc_id}, include=[])["ids"]
+            self._delete(stale)
+            return len(stale)
 
     def _bump_generation(self, *, busy: bool) -> None:
         """Give the generation record a token never seen before, so every reader re-reads the catalog.
@@ -502,6 +531,11 @@ class PassageStore:
     def count(self) -> int:
         """Number of active passages."""
         return sum(int(meta["passages"]) for meta in self._catalog_metadata().values())
+
+    @_server_errors
+    def passage_counts(self) -> dict[str, int]:
+        """doc_id -> number of active passages of every article."""
+        return {doc_id: int(meta["passages"]) for doc_id, meta in self._catalog_metadata().items()}
 
     @_server_errors
     def revisions(self) -> dict[str, str]:
@@ -789,6 +823,7 @@ def _passage(text: str, meta: Any) -> Passage:
         section=str(meta["section"]),
         paragraph=int(meta["paragraph"]),
         position=int(meta["position"]),
+        page=int(meta["page"]) if meta.get("page") is not None else None,
     )
 
 
@@ -801,4 +836,8 @@ def _article(doc_id: str, text: str, meta: Any) -> Article:
         source=str(meta["source"]),
         version=str(meta["version"]),
         sections=sections,
+        pages=tuple(json.loads(str(meta.get("pages") or "[]"))),
+        author=str(meta.get("author") or ""),
+        published=str(meta.get("published") or ""),
+        added=str(meta.get("added") or ""),
     )

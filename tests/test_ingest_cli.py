@@ -102,7 +102,7 @@ def _bad_inputs(tmp: Path) -> dict[str, tuple[list[Path], str]]:
     (tmp / "photo.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)))
     (tmp / "latin1.txt").write_bytes("Titre\nUn été à Bamako.".encode("latin-1"))
     (tmp / "no-articles").mkdir()
-    (tmp / "no-articles" / "notes.pdf").write_bytes(b"%PDF-1.4")
+    (tmp / "no-articles" / "notes.docx").write_bytes(b"PK")
     (tmp / "article.docx").write_bytes(b"PK\x03\x04")
     (tmp / "headings.html").write_text("<h1>Un titre</h1><h2>Et rien dessous</h2>", encoding="utf-8")
     (tmp / "good.txt").write_text("Titre\nUn article correct qui ne doit pas être écrit.", encoding="utf-8")

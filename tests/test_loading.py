@@ -155,7 +155,7 @@ def test_paragraph_spans_by_line_or_by_block() -> None:
 def test_directories_are_walked_recursively_in_order(tmp_path: Path) -> None:
     (tmp_path / "b").mkdir()
     (tmp_path / ".hidden").mkdir()
-    for name in ("b/z.md", "a.txt", "b/y.html", ".hidden/x.txt", "notes.pdf", "c.htm"):
+    for name in ("b/z.md", "a.txt", "b/y.html", ".hidden/x.txt", "notes.docx", "c.htm"):
         (tmp_path / name).write_text("Titre\nTexte.", encoding="utf-8")
     names = [p.relative_to(tmp_path).as_posix() for p in collect_files([tmp_path])]
     assert names == ["a.txt", "b/y.html", "b/z.md", "c.htm"]
@@ -202,8 +202,13 @@ def test_utf16_file_is_recognised(tmp_path: Path) -> None:
 
 
 def test_directory_without_articles(tmp_path: Path) -> None:
-    (tmp_path / "notes.pdf").write_bytes(b"%PDF")
+    (tmp_path / "notes.docx").write_bytes(b"PK")
     assert "no article files" in _one_line_error([tmp_path])
+
+
+def test_damaged_pdf(tmp_path: Path) -> None:
+    (tmp_path / "notes.pdf").write_bytes(b"%PDF")
+    assert "cannot be read as a PDF" in _one_line_error([tmp_path])
 
 
 def test_unsupported_extension(tmp_path: Path) -> None:

@@ -33,6 +33,7 @@ class Citation:
     end: int
     passage_text: str
     passage_start: int
+    page: int | None = None
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ def citation(n: int, item: Evidence) -> Citation:
         end=item.end,
         passage_text=passage.text,
         passage_start=passage.start,
+        page=passage.page,
     )
 
 

@@ -109,12 +109,15 @@ def citation_markdown(citation: Citation, language: Language, number: int | None
         (start, end),
         language,
         number,
+        page=citation.page,
     )
 
 
 def passage_markdown(passage: Passage, language: Language, number: int | None = None) -> str:
     """A retrieved passage without highlight (the nearest passage when the article does not say)."""
-    return _panel(passage.title, passage.section, passage.paragraph, None, passage.text, None, language, number)
+    return _panel(
+        passage.title, passage.section, passage.paragraph, None, passage.text, None, language, number, page=passage.page
+    )
 
 
 def lookup_markdown(result: LookupResult, language: Language, offset: int = 0) -> tuple[str, list[SidePanel]]:
@@ -209,13 +212,15 @@ def _panel(
     highlight: tuple[int, int] | None,
     language: Language,
     number: int | None = None,
+    page: int | None = None,
 ) -> str:
-    """Marker and title, where the passage is, then the passage as a block quote with the quoted span in bold."""
+    """Marker and title, where the passage is (its PDF page too), then the passage as a block quote with the quoted
+    span in bold."""
     header = " · ".join(
         part for part in (f"**{escape_markdown(marker(number))}**" if number else "",
                           f"*{escape_markdown(title)}*" if title else "") if part
     )
-    where = _where("", section if section != title else "", paragraph, span, language)
+    where = _where("", section if section != title else "", paragraph, span, language, page)
     if highlight is None:
         body = escape_markdown(text)
     else:
@@ -226,11 +231,20 @@ def _panel(
     return "\n\n".join(part for part in (header, where, quoted) if part)
 
 
-def _where(title: str, section: str, paragraph: int, span: tuple[int, int] | None, language: Language) -> str:
+def _where(
+    title: str,
+    section: str,
+    paragraph: int,
+    span: tuple[int, int] | None,
+    language: Language,
+    page: int | None = None,
+) -> str:
     labels = CATALOGUE[language]
     parts = []
     if title:
         parts.append(f"« {escape_markdown(title)} »")
+    if page is not None:
+        parts.append(f"{labels['page']} {page}")
     if section and section != title:
         parts.append(f"{labels['section']}{' :' if language == 'fr' else ':'} {escape_markdown(section)}")
     if paragraph >= 0:
