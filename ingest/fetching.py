@@ -25,6 +25,8 @@ from urllib.parse import urljoin, urlsplit
 from ingest.errors import CorpusError
 
 MAX_REDIRECTS = 5
+#: A PDF file may be this large, images included (its text is held to the article limit by ingest.loading).
+PDF_MAX_BYTES = 50_000_000
 #: Content types an article is read from, and the loader kind each one takes.
 CONTENT_KINDS = {
     "text/html": "html",
@@ -80,27 +82,40 @@ def fetch(url: str, *, max_bytes: int, timeout: float, allow_private: bool) -> F
                     if response.status_code >= 400:
                         raise CorpusError(
                             f"{url}: the server answered {response.status_code} {response.reason_phrase}; "
-                            "check the address, or save the page and add the file"
+                            "check the address, or save the page and add the file",
+                            reason="http_status",
                         )
                     kind = _kind_of(url, response.headers.get("content-type", ""))
-                    body = _read_body(url, response, max_bytes, deadline)
+                    limit = max(max_bytes, PDF_MAX_BYTES) if kind == "pdf" else max_bytes
+                    body = _read_body(url, response, limit, deadline)
                     return Fetched(url=current, kind=kind, body=body, charset=response.charset_encoding)
             except httpx.TimeoutException:
-                raise CorpusError(f"{url}: no answer within {timeout:g} s; try again later, or save the page") from None
+                raise CorpusError(
+                    f"{url}: no answer within {timeout:g} s; try again later, or save the page", reason="unreachable"
+                ) from None
             except httpx.HTTPError as error:
-                raise CorpusError(f"{url}: cannot be fetched ({error}); check the address and the network") from None
-    raise CorpusError(f"{url}: redirects more than {MAX_REDIRECTS} times; open it in a browser and give the final URL")
+                raise CorpusError(
+                    f"{url}: cannot be fetched ({error}); check the address and the network", reason="unreachable"
+                ) from None
+    raise CorpusError(
+        f"{url}: redirects more than {MAX_REDIRECTS} times; open it in a browser and give the final URL",
+        reason="redirects",
+    )
 
 
 def _check_target(url: str, allow_private: bool) -> None:
     """Refuse a URL that is not http(s), or whose host resolves to a private address (unless allowed)."""
     parts = urlsplit(url)
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        raise CorpusError(f"{url}: only http:// and https:// addresses can be fetched; save the file and add it")
+        raise CorpusError(
+            f"{url}: only http:// and https:// addresses can be fetched; save the file and add it", reason="not_http"
+        )
     try:
         infos = socket.getaddrinfo(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
     except (socket.gaierror, UnicodeError):
-        raise CorpusError(f"{url}: the host {parts.hostname!r} is not found; check the address") from None
+        raise CorpusError(
+            f"{url}: the host {parts.hostname!r} is not found; check the address", reason="unreachable"
+        ) from None
     if allow_private:
         return
     for info in infos:
@@ -108,7 +123,8 @@ def _check_target(url: str, allow_private: bool) -> None:
         if not address.is_global:
             raise CorpusError(
                 f"{url}: {parts.hostname} is a private or local address ({address}); fetching those is off "
-                "(set ASSISTANT_ALLOW_PRIVATE_URLS=true to allow it), or save the page and add the file"
+                "(set ASSISTANT_ALLOW_PRIVATE_URLS=true to allow it), or save the page and add the file",
+                reason="private_url",
             )
 
 
@@ -118,7 +134,8 @@ def _kind_of(url: str, content_type: str) -> str:
     if kind is None:
         raise CorpusError(
             f"{url}: is {media or 'of unknown type'}, not an article (HTML, text, Markdown or PDF); give the "
-            "address of the article's page"
+            "address of the article's page",
+            reason="not_article_type",
         )
     return kind
 
@@ -132,10 +149,14 @@ def _read_body(url: str, response: object, max_bytes: int, deadline: float) -> b
         if size > max_bytes:
             raise CorpusError(
                 f"{url}: the page is over the {max_bytes / 1e6:g} MB limit for one article; save the article's "
-                "text, or raise ASSISTANT_MAX_ARTICLE_BYTES"
+                "text, or raise ASSISTANT_MAX_ARTICLE_BYTES",
+                reason="too_big",
             )
         if time.monotonic() > deadline:
-            raise CorpusError(f"{url}: the page is still coming after the time limit; try again, or save the page")
+            raise CorpusError(
+                f"{url}: the page is still coming after the time limit; try again, or save the page",
+                reason="unreachable",
+            )
         chunks.append(chunk)
     return b"".join(chunks)
 

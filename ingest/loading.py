@@ -29,13 +29,12 @@ from urllib.parse import urlsplit
 
 from ingest.articles import Article, Section
 from ingest.errors import CorpusError
+from ingest.fetching import PDF_MAX_BYTES
 from ingest.spans import paragraph_spans
 from ingest.webpage import is_site_page, main_text_html, page_metadata
 
 #: File suffix (lower case) -> how the file is read.
-SUPPORTED_SUFFIXES: dict[str, str] = {
-    ".txt": "text", ".md": "markdown", ".html": "html", ".htm": "html", ".pdf": "pdf"
-}
+SUPPORTED_SUFFIXES: dict[str, str] = {".txt": "text", ".md": "markdown", ".html": "html", ".htm": "html", ".pdf": "pdf"}
 #: A web page whose main text is shorter than this is not an article (a login form, a paywall, a list of links).
 MIN_PAGE_CHARS = 200
 
@@ -92,7 +91,9 @@ def collect_files(paths: Sequence[Path]) -> list[Path]:
             files.append(path)
         else:
             kinds = ", ".join(SUPPORTED_SUFFIXES)
-            raise CorpusError(f"{path}: unsupported file type {path.suffix or '(none)'!r}; give {kinds} files")
+            raise CorpusError(
+                f"{path}: unsupported file type {path.suffix or '(none)'!r}; give {kinds} files", reason="unsupported"
+            )
     unique: dict[Path, Path] = {}
     for file in files:
         unique.setdefault(file.resolve(), file)
@@ -112,7 +113,8 @@ def load_articles(paths: Sequence[Path], *, max_bytes: int | None = None) -> lis
         article = load_article(file, max_bytes=max_bytes)
         if article.doc_id in seen:
             raise CorpusError(
-                f"{file}: same document id {article.doc_id!r} as {seen[article.doc_id]}; rename one of them"
+                f"{file}: same document id {article.doc_id!r} as {seen[article.doc_id]}; rename one of them",
+                reason="duplicate_name",
             )
         seen[article.doc_id] = str(file)
         articles.append(article)
@@ -132,9 +134,12 @@ def load_article(path: Path, *, max_bytes: int | None = None, name: str | None =
     kind = SUPPORTED_SUFFIXES.get(named.suffix.lower())
     if kind is None:
         kinds = ", ".join(SUPPORTED_SUFFIXES)
-        raise CorpusError(f"{label}: unsupported file type {named.suffix or '(none)'!r}; give {kinds} files")
-    data = _read_bytes(path, max_bytes, label)
-    return article_from_bytes(data, kind, source=label, doc_id=doc_id_for(named))
+        raise CorpusError(
+            f"{label}: unsupported file type {named.suffix or '(none)'!r}; give {kinds} files", reason="unsupported"
+        )
+    file_limit = max(max_bytes, PDF_MAX_BYTES) if kind == "pdf" and max_bytes is not None else max_bytes
+    data = _read_bytes(path, file_limit, label)
+    return article_from_bytes(data, kind, source=label, doc_id=doc_id_for(named), max_text_bytes=max_bytes)
 
 
 def load_url(url: str, *, max_bytes: int, timeout: float, allow_private: bool) -> Article:
@@ -142,11 +147,18 @@ def load_url(url: str, *, max_bytes: int, timeout: float, allow_private: bool) -
     from ingest.fetching import fetch
 
     page = fetch(url, max_bytes=max_bytes, timeout=timeout, allow_private=allow_private)
-    return article_from_bytes(page.body, page.kind, source=page.url, doc_id=doc_id_for_url(page.url), url=page.url)
+    return article_from_bytes(
+        page.body, page.kind, source=page.url, doc_id=doc_id_for_url(page.url), url=page.url, max_text_bytes=max_bytes
+    )
 
 
-def article_from_bytes(data: bytes, kind: str, *, source: str, doc_id: str, url: str | None = None) -> Article:
+def article_from_bytes(
+    data: bytes, kind: str, *, source: str, doc_id: str, url: str | None = None, max_text_bytes: int | None = None
+) -> Article:
     """An article from the bytes of a file or a fetched page of the given loader ``kind``.
+
+    A PDF file may be larger than an article's limit (its images weigh more than its text): the limit,
+    ``max_text_bytes``, then holds for its text.
 
     A fetched HTML page (``url`` given) always goes through main-text extraction and must hold an article; a
     saved HTML file does when it is a whole site page (see :mod:`ingest.webpage`).
@@ -158,6 +170,12 @@ def article_from_bytes(data: bytes, kind: str, *, source: str, doc_id: str, url:
 
         pdf = read_pdf(data, source)
         text, pages = pdf.text, pdf.pages
+        if max_text_bytes is not None and len(text.encode("utf-8")) > max_text_bytes:
+            raise CorpusError(
+                f"{source}: its text is over the {max_text_bytes / 1e6:g} MB limit for one article; split it, "
+                "or raise ASSISTANT_MAX_ARTICLE_BYTES",
+                reason="too_big",
+            )
         sections = _plain_text_sections(text)
         title = pdf.title or _first_line(text)
     else:
@@ -176,7 +194,9 @@ def article_from_bytes(data: bytes, kind: str, *, source: str, doc_id: str, url:
             text, sections, html_title = _html_to_text(raw, image_alt=False)
             title = html_title or _first_line(text)
         if not text:
-            raise CorpusError(f"{source}: no visible text in this file; check that it holds the article")
+            raise CorpusError(
+                f"{source}: no visible text in this file; check that it holds the article", reason="empty"
+            )
     return Article(
         doc_id=doc_id,
         title=title,
@@ -264,10 +284,13 @@ def _read_bytes(path: Path, max_bytes: int | None, label: str) -> bytes:
         size = max(path.stat().st_size, len(data))
         raise CorpusError(
             f"{label}: {size / 1e6:.1f} MB is over the {max_bytes / 1e6:g} MB limit for one article; split it, "
-            "or raise ASSISTANT_MAX_ARTICLE_BYTES"
+            "or raise ASSISTANT_MAX_ARTICLE_BYTES",
+            reason="too_big",
         )
     if not data.strip():
-        raise CorpusError(f"{label}: file is empty (or only whitespace); remove it or add the article text")
+        raise CorpusError(
+            f"{label}: file is empty (or only whitespace); remove it or add the article text", reason="empty"
+        )
     return data
 
 
@@ -277,18 +300,26 @@ def _decode(data: bytes, label: str) -> str:
     target = shlex.quote(str(Path(label).with_suffix(".utf8" + Path(label).suffix)))
     utf16 = _utf16_encoding(data)
     if utf16:
-        raise CorpusError(f"{label}: is UTF-16, not UTF-8; convert it: iconv -f {utf16} -t utf-8 {quoted} > {target}")
+        raise CorpusError(
+            f"{label}: is UTF-16, not UTF-8; convert it: iconv -f {utf16} -t utf-8 {quoted} > {target}",
+            reason="encoding",
+        )
     if _looks_binary(data):
-        raise CorpusError(f"{label}: looks like a binary file, not a text article; give a .txt, .md or .html file")
+        raise CorpusError(
+            f"{label}: looks like a binary file, not a text article; give a .txt, .md or .html file", reason="binary"
+        )
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
         raise CorpusError(
             f"{label}: not valid UTF-8 (byte 0x{data[error.start]:02x} at offset {error.start}); convert it, "
-            f"e.g. iconv -f latin1 -t utf-8 {quoted} > {target}"
+            f"e.g. iconv -f latin1 -t utf-8 {quoted} > {target}",
+            reason="encoding",
         ) from None
     if not text.strip():
-        raise CorpusError(f"{label}: file is empty (or only whitespace); remove it or add the article text")
+        raise CorpusError(
+            f"{label}: file is empty (or only whitespace); remove it or add the article text", reason="empty"
+        )
     return text
 
 
@@ -394,7 +425,8 @@ def _web_page(raw: str, source: str, url: str | None) -> tuple[str, list[Section
     if len(text) < MIN_PAGE_CHARS:
         raise CorpusError(
             f"{source}: no article text found in this page (a login form, a paywall, a home page or a list of "
-            "links?); give the article's own page, or save its text as .txt and add that"
+            "links?); give the article's own page, or save its text as .txt and add that",
+            reason="no_article",
         )
     meta = page_metadata(raw, url)
     return text, sections, meta.title or main_title or _first_line(text), meta.author, meta.published

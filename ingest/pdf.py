@@ -45,15 +45,22 @@ def read_pdf(data: bytes, path: str) -> PdfText:
     try:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted and not reader.decrypt(""):
-            raise CorpusError(f"{path}: the PDF is password-protected; save a copy without a password and add that")
+            raise CorpusError(
+                f"{path}: the PDF is password-protected; save a copy without a password and add that",
+                reason="encrypted",
+            )
         raw_pages = [
             page.extract_text(extraction_mode="layout", layout_mode_space_vertically=True) for page in reader.pages
         ]
         title = _metadata_title(reader)
     except (FileNotDecryptedError, DependencyError):
-        raise CorpusError(f"{path}: the PDF is encrypted; save a copy without a password and add that") from None
+        raise CorpusError(
+            f"{path}: the PDF is encrypted; save a copy without a password and add that", reason="encrypted"
+        ) from None
     except (PdfReadError, ValueError, KeyError, TypeError) as error:
-        raise CorpusError(f"{path}: cannot be read as a PDF ({error}); check that the file is whole") from None
+        raise CorpusError(
+            f"{path}: cannot be read as a PDF ({error}); check that the file is whole", reason="damaged_pdf"
+        ) from None
     pages: list[int] = []
     blocks: list[str] = []
     offset = 0
@@ -73,7 +80,8 @@ def read_pdf(data: bytes, path: str) -> PdfText:
     if sum(not ch.isspace() for ch in text) < MIN_TEXT_CHARS:
         raise CorpusError(
             f"{path}: the PDF has no text layer (a scan or images of pages); run OCR on it first "
-            "(e.g. `ocrmypdf in.pdf out.pdf`) and add the result"
+            "(e.g. `ocrmypdf in.pdf out.pdf`) and add the result",
+            reason="no_text_layer",
         )
     return PdfText(text=text, pages=tuple(pages), title=title)
 

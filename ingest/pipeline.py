@@ -95,7 +95,8 @@ def load_sources(sources: Sequence[str | Path], config: IngestConfig) -> list[Ar
     for article in articles:
         if article.doc_id in seen:
             raise CorpusError(
-                f"{article.source}: same document id {article.doc_id!r} as {seen[article.doc_id]}; rename one of them"
+                f"{article.source}: same document id {article.doc_id!r} as {seen[article.doc_id]}; rename one of them",
+                reason="duplicate_name",
             )
         seen[article.doc_id] = article.source
     return articles
@@ -119,7 +120,9 @@ def ingest_articles(
     split = [(article, split_article(article, config.chunk_size)) for article in articles]
     for article, passages in split:
         if not passages:
-            raise CorpusError(f"{article.source}: only headings, no text to index; check that it holds the article")
+            raise CorpusError(
+                f"{article.source}: only headings, no text to index; check that it holds the article", reason="empty"
+            )
 
     results: list[tuple[Article, IngestOutcome]] = []
     # Ingest is a batch job: it embeds with every core, where a question is embedded with one (see embedding.py).
@@ -198,4 +201,3 @@ def _progress(total: int, report: Callable[[int, int], None] | None = None) -> I
     ) as progress:
         task = progress.add_task("embed", total=total)
         yield lambda done: progress.advance(task, done)
-

@@ -755,7 +755,8 @@ class PassageStore:
                 holder = "unknown"
             raise CorpusError(
                 f"store {store_dir} is being written by another process (pid {holder}); "
-                "wait for it or use another --store"
+                "wait for it or use another --store",
+                reason="store_busy",
             ) from None
         except OSError as error:
             raise CorpusError(
