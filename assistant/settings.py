@@ -103,6 +103,12 @@ class Settings(BaseSettings):
         "puts the user's name; unset turns it off.",
     )
 
+    shared_uploads: bool = Field(
+        False,
+        description="With sign-in on, let users add articles in the chat; every user then sees them in answers "
+        "(with sign-in off, the default, the chat always takes uploads).",
+    )
+
     # Chat UI
     host: str = Field("127.0.0.1", description="Address `assistant serve` listens on.")
     port: int = Field(8000, description="Port `assistant serve` listens on.")

@@ -32,17 +32,21 @@ from chainlit.data.base import BaseDataLayer
 from chainlit.types import ThreadDict
 
 from assistant.answer.answers import Answer, Step, Token, Turn
-from assistant.chat import auth, offline_page, view
+from assistant.chat import auth, offline_page, uploads, view
 from assistant.chat import history as chat_history
 from assistant.chat.view import LOOKUP_COMMAND, LOOKUP_IDS, SidePanel
 from assistant.errors import USER_ERRORS
 from assistant.settings import Settings, get_settings
 from assistant.text.catalogue import CATALOGUE
 from assistant.text.language import Language, answer_language
+from ingest.errors import CorpusError
 
 if TYPE_CHECKING:
     from assistant.answer.answers import Event
     from assistant.answer.chain import AnswerChain
+    from ingest.articles import Article
+    from ingest.embedding import Embedder
+    from ingest.pipeline import IngestReport
     from ingest.store import PassageStore
 
 log = logging.getLogger("assistant.chat.app")
@@ -62,10 +66,13 @@ class _Engine:
         # A separate lock for the store: the first chain() may take minutes (assembling and loading the model),
         # and starters and lookups must not wait for it.
         self._store_lock = threading.Lock()
-        self._answering = threading.Lock()
+        # One answer or one upload at a time: the embedded server has one slot, and an upload changes the store
+        # the chain is reading.
+        self._busy = threading.Lock()
         self._stack = contextlib.ExitStack()
         self._chain: AnswerChain | None = None
         self._store: PassageStore | None = None
+        self._embedder: Embedder | None = None
 
     def chain(self) -> AnswerChain:
         """The chain; the first call opens the store and the LLM endpoint (maybe starting the embedded server).
@@ -91,9 +98,24 @@ class _Engine:
                 self._store = open_store(get_settings(), create=False)
             return self._store
 
+    def busy(self) -> bool:
+        """Whether an answer or an upload is under way (a new one waits for it)."""
+        return self._busy.locked()
+
+    def add_articles(self, articles: list[Article], progress: Callable[[int, int], None]) -> IngestReport:
+        """Embed and store loaded articles, as ``assistant ingest`` does, between two answers."""
+        from ingest.embedding import make_embedder
+        from ingest.pipeline import ingest_articles
+
+        settings = get_settings()
+        with self._busy:
+            if self._embedder is None:
+                self._embedder = make_embedder(settings, threads=settings.ingest_threads)
+            return ingest_articles(articles, settings, embedder=self._embedder, progress=progress)
+
     def answer_events(self, question: str, history: list[Turn], stop: threading.Event) -> Iterator[Event]:
         """The chain's events for one question, one question at a time across all chats."""
-        with self._answering:
+        with self._busy:
             stream = self.chain().stream(question, history)
             try:
                 for event in stream:
@@ -175,6 +197,25 @@ async def shut_down() -> None:
     await cl.make_async(ENGINE.close)()
 
 
+@cl.set_chat_profiles
+async def chat_profiles(user: Any = None, language: str | None = None) -> list[cl.ChatProfile]:
+    """One profile, only to put the loaded articles on the welcome screen (Chainlit shows the chosen profile's
+    description there, and hides the profile picker when there is one profile). Read at each page load."""
+    lang = view.ui_language(language)
+    articles = []
+    with contextlib.suppress(Exception):  # no store yet: the list says no article is loaded
+        articles = await cl.make_async(lambda: ENGINE.store().articles())()
+    return [
+        cl.ChatProfile(
+            name="articles",
+            display_name=CATALOGUE[lang]["welcome_articles"],
+            icon="/public/favicon.svg",
+            markdown_description=view.welcome_markdown(articles, lang),
+            default=True,
+        )
+    ]
+
+
 @cl.set_starters
 async def set_starters(user: Any = None, language: str | None = None) -> list[cl.Starter]:
     """Starters in the browser's language: three questions and a quote check on a sentence the article quotes."""
@@ -224,12 +265,20 @@ async def _offer_lookup() -> None:
 
 @cl.on_message
 async def on_message(message: cl.Message) -> None:
-    """Route a message: a citation lookup (command or ``/lookup`` prefix), else a question about the articles."""
+    """Route a message: a citation lookup (command or ``/lookup`` prefix); files, a URL alone or a pasted article
+    to add; else a question about the articles (asked after the message's files are added)."""
     text = message.content or ""
     lookup_text = _lookup_text(text, message.command)
     if lookup_text is not None:
         await _lookup(lookup_text)
         return
+    files = uploads.uploads_in(message.elements or [])
+    url = uploads.url_alone(text)
+    pasted = text if not files and uploads.is_pasted_article(text) else None
+    if files or url or pasted:
+        added = await _add_articles(files, [url] if url else [], pasted)
+        if not added or url or pasted or not text.strip():
+            return
     history: list[Turn] = cl.user_session.get(HISTORY_KEY) or []
     answer = await _answer(text, history)
     if answer is not None:
@@ -288,6 +337,65 @@ async def _show_step(step: Step, language: Language) -> None:
         show_input=False,
     ) as shown:
         shown.output = view.step_output(step.output)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Adding articles
+
+
+async def _add_articles(files: list[uploads.Upload], urls: list[str], pasted: str | None) -> bool:
+    """Add what the message brings, with progress in one message that ends as the outcome; True if added."""
+    lang = _ui_language()
+    settings = get_settings()
+    if not uploads.allowed(settings):
+        await cl.Message(content=CATALOGUE[lang]["upload_off"]).send()
+        return False
+    if len(files) > uploads.MAX_FILES:
+        await cl.Message(content=CATALOGUE[lang]["upload_too_many"].format(limit=uploads.MAX_FILES)).send()
+        return False
+    names = uploads.source_names(files, urls, pasted, lang)
+    status = cl.Message(content=CATALOGUE[lang]["upload_reading"].format(names=names))
+    await status.send()
+    try:
+        articles = await cl.make_async(uploads.load)(files, urls, pasted, settings, lang)
+        if ENGINE.busy():
+            status.content = CATALOGUE[lang]["upload_waiting"].format(names=names)
+            await status.update()
+        report = await _ingest_with_progress(articles, status, names, lang)
+    except uploads.FailedUpload as failure:
+        log.warning("upload refused: %s", failure)
+        status.content = "⚠️ " + uploads.failure_text(failure, lang)
+        await status.update()
+        return False
+    except USER_ERRORS as error:  # the store itself (busy, unwritable): said as it is, nothing was written
+        log.warning("upload failed: %s", error)
+        failure = uploads.FailedUpload(names, error if isinstance(error, CorpusError) else CorpusError(str(error)))
+        status.content = "⚠️ " + uploads.failure_text(failure, lang)
+        await status.update()
+        return False
+    status.content = uploads.report_text(report, lang)
+    await status.update()
+    return True
+
+
+async def _ingest_with_progress(
+    articles: list[Article], status: cl.Message, names: str, lang: Language
+) -> IngestReport:
+    """Run the ingest in a worker thread, turning its progress into updates of ``status`` (at most twice a second)."""
+    latest: list[tuple[int, int]] = []
+
+    def heard(done: int, total: int) -> None:
+        latest.append((done, total))
+
+    task = asyncio.ensure_future(cl.make_async(ENGINE.add_articles)(articles, heard))
+    shown: tuple[int, int] | None = None
+    while not task.done():
+        await asyncio.wait({task}, timeout=0.5)
+        if latest and latest[-1] != shown and not task.done():
+            shown = latest[-1]
+            status.content = CATALOGUE[lang]["upload_embedding"].format(names=names, done=shown[0], total=shown[1])
+            await status.update()
+    return task.result()
 
 
 # --------------------------------------------------------------------------------------------------------------

@@ -93,8 +93,8 @@ def ready_line(settings: Settings, program: str | None = None) -> str:
     """The last line before the server's own logs: where the chat is, and how to add one's own article."""
     command = _command_path(program if program is not None else sys.argv[0])
     return (
-        f"Article Assistant: the chat is at http://{settings.host}:{settings.port} ; add your own article with "
-        f"`{command} ingest FILE` (.txt, .md, .html) and ask about it. Ctrl+C stops."
+        f"Article Assistant: the chat is at http://{settings.host}:{settings.port} ; add your own article by dropping "
+        f"it in the chat (.txt, .md, .html, .pdf, or a URL) or with `{command} ingest FILE|URL`. Ctrl+C stops."
     )
 
 

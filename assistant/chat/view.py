@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from assistant.answer.answers import Answer, Citation
 from assistant.answer.render import CLAIM_SEPARATOR
@@ -23,7 +24,8 @@ from assistant.errors import USER_ERRORS
 from assistant.quotes.lookup import LookupResult
 from assistant.text.catalogue import CATALOGUE
 from assistant.text.language import Language
-from ingest.articles import Passage
+from ingest.articles import Article, Passage
+from ingest.fetching import is_url
 
 _ASCII_PUNCTUATION = re.compile(r"([!\"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~])")
 _LEADING_SPACE = re.compile(r"(?<=\n)[ \t]+")
@@ -252,6 +254,26 @@ def _where(
     if span is not None:
         parts.append(f"{labels['characters']} {span[0]}–{span[1]}")
     return " · ".join(parts)
+
+
+def welcome_markdown(articles: Sequence[Article], language: Language, limit: int = 12) -> str:
+    """The welcome screen's list of loaded articles (title, source, date added) and how to add one.
+
+    The most recently added come first; past ``limit`` the rest are counted, not listed (`assistant list` has
+    them all), so an archive of hundreds does not push the starters off the screen.
+    """
+    labels = CATALOGUE[language]
+    newest = sorted(articles, key=lambda a: a.added, reverse=True)
+    lines = [f"**{labels['welcome_articles']}**" if articles else labels["welcome_none"], ""]
+    for article in newest[:limit]:
+        added = labels["welcome_added"].format(date=article.added[:10]) if article.added else ""
+        source = article.source if is_url(article.source) else Path(article.source).name or article.source
+        details = " · ".join(part for part in (escape_markdown(source), added) if part)
+        lines.append(f"- *{escape_markdown(article.title)}* — {details}")
+    if len(newest) > limit:
+        lines.append(f"- … (+{len(newest) - limit})")
+    lines += ["", labels["welcome_how"]]
+    return "\n".join(lines)
 
 
 def starters(language: Language, quote: str | None) -> list[tuple[str, str, str | None]]:
