@@ -80,3 +80,14 @@ def test_refusals_and_outcomes_are_said_in_the_readers_language(tmp_path: Path) 
         location="x",
     )  # fmt: skip
     assert uploads.report_text(same, "en") == "“Un titre” is already loaded, unchanged: nothing was added."
+
+
+def test_a_pasted_article_is_named_by_its_content(make_settings: Callable[..., Settings]) -> None:
+    text = "Titre de l'article\n\n" + "\n\n".join(newssite.ARTICLE_SENTENCES * 4)
+    [article] = uploads.load([], [], text, make_settings(), "fr")
+    [again] = uploads.load([], [], text, make_settings(), "en")
+    assert article.doc_id == again.doc_id and article.doc_id.startswith("pasted-")  # pasting twice changes nothing
+    assert (article.title, article.source) == ("Titre de l'article", "texte collé dans le chat")
+    with pytest.raises(uploads.FailedUpload) as caught:
+        uploads.load([], [], text, make_settings(max_article_bytes=1000), "fr")
+    assert caught.value.error.reason == "too_big"
