@@ -107,18 +107,21 @@ def load_articles(paths: Sequence[Path], *, max_bytes: int | None = None) -> lis
     Two files mapping to the same ``doc_id`` (``a/news.txt`` and ``b/news.md``) would overwrite each other in
     the store, so that is an error too. ``max_bytes`` caps the size of one file (see :func:`load_article`).
     """
-    articles: list[Article] = []
+    articles = [load_article(file, max_bytes=max_bytes) for file in collect_files(paths)]
+    check_unique_ids(articles)
+    return articles
+
+
+def check_unique_ids(articles: Sequence[Article]) -> None:
+    """Refuse a batch in which two articles have one document id: the second would replace the first."""
     seen: dict[str, str] = {}
-    for file in collect_files(paths):
-        article = load_article(file, max_bytes=max_bytes)
+    for article in articles:
         if article.doc_id in seen:
             raise CorpusError(
-                f"{file}: same document id {article.doc_id!r} as {seen[article.doc_id]}; rename one of them",
+                f"{article.source}: same document id {article.doc_id!r} as {seen[article.doc_id]}; rename one of them",
                 reason="duplicate_name",
             )
-        seen[article.doc_id] = str(file)
-        articles.append(article)
-    return articles
+        seen[article.doc_id] = article.source
 
 
 def load_article(path: Path, *, max_bytes: int | None = None, name: str | None = None) -> Article:

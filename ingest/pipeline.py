@@ -24,7 +24,7 @@ from ingest.config import IngestConfig
 from ingest.embedding import BATCH_SIZE, Embedder, make_embedder
 from ingest.errors import CorpusError
 from ingest.fetching import is_url
-from ingest.loading import load_articles, load_url
+from ingest.loading import check_unique_ids, load_articles, load_url
 from ingest.splitting import split_article
 from ingest.store import IngestOutcome, open_store
 
@@ -91,14 +91,7 @@ def load_sources(sources: Sequence[str | Path], config: IngestConfig) -> list[Ar
             paths.append(Path(source))
     if paths:
         articles.extend(load_articles(paths, max_bytes=config.max_article_bytes))
-    seen: dict[str, str] = {}
-    for article in articles:
-        if article.doc_id in seen:
-            raise CorpusError(
-                f"{article.source}: same document id {article.doc_id!r} as {seen[article.doc_id]}; rename one of them",
-                reason="duplicate_name",
-            )
-        seen[article.doc_id] = article.source
+    check_unique_ids(articles)
     return articles
 
 

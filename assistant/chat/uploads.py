@@ -26,7 +26,7 @@ from assistant.text.language import Language
 from ingest.articles import Article
 from ingest.errors import CorpusError
 from ingest.fetching import is_url
-from ingest.loading import article_from_bytes, load_article, load_url
+from ingest.loading import article_from_bytes, check_unique_ids, load_article, load_url
 from ingest.pipeline import IngestReport
 
 #: Files taken from one message; more is most likely a mistaken selection, and each one is embedded in turn.
@@ -100,9 +100,10 @@ def load(
             raise FailedUpload(url, error) from None
     if pasted is not None:
         articles.append(pasted_article(pasted, CATALOGUE[language]["pasted_source"], settings))
-    names = [a.doc_id for a in articles]
-    if len(set(names)) != len(names):
-        raise FailedUpload(", ".join(u.name for u in uploads), CorpusError("same name", reason="duplicate_name"))
+    try:
+        check_unique_ids(articles)
+    except CorpusError as error:
+        raise FailedUpload(", ".join(u.name for u in uploads), error) from None
     return articles
 
 
