@@ -114,13 +114,14 @@ def test_the_generated_secret_is_private_and_kept_across_restarts(tmp_path: Path
     assert auth.ensure_secret(path) == first and stat.S_IMODE(path.stat().st_mode) == 0o600
 
 
-def test_serve_gives_chainlit_a_secret_only_when_sign_in_is_on(
+def test_serve_gives_chainlit_one_kept_secret_with_sign_in_on_or_off(
     make_settings: Callable[..., Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv(auth.SECRET_VARIABLE, "")  # unset for serve, and restored after the test
     off = make_settings(store_dir=tmp_path / "store")
-    assert serve.prepare_sign_in(off).startswith("off")
-    assert not os.environ[auth.SECRET_VARIABLE] and not (tmp_path / auth.SECRET_FILE).exists()
+    assert serve.prepare_sign_in(off).startswith("off (each browser is its own user")
+    assert os.environ[auth.SECRET_VARIABLE] == (tmp_path / auth.SECRET_FILE).read_text()  # browsers keep their chats
+    monkeypatch.setenv(auth.SECRET_VARIABLE, "")
 
     on = make_settings(store_dir=tmp_path / "store", auth_users=f"alice:{auth.hash_password('x')}",
                        auth_header="X-Forwarded-User")

@@ -202,13 +202,18 @@ class RecordingLLM(BaseHTTPRequestHandler):
     VERDICT = json.dumps({"verdict": "yes"})
     REWRITE = "Et qui a dit cela dans le communiqué du cadre stratégique ?"
 
+    @classmethod
+    def content_for(cls, body: dict[str, Any]) -> str:
+        """The reply to one request (kept in ``requests``): an answer, a verdict or a rewrite."""
+        cls.requests.append(body)
+        schema = json.dumps(body.get("response_format") or {})
+        if body.get("response_format"):
+            return cls.VERDICT if "verdict" in schema else cls.ANSWER
+        return cls.REWRITE
+
     def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        type(self).requests.append(body)
-        schema = json.dumps(body.get("response_format") or {})
-        content = self.REWRITE
-        if body.get("response_format"):
-            content = self.VERDICT if "verdict" in schema else self.ANSWER
+        content = self.content_for(body)
         base = {"id": "x", "created": 0, "model": body.get("model", "fake")}
         if not body.get("stream"):
             message = {"role": "assistant", "content": content}
@@ -447,32 +452,125 @@ def test_a_chat_survives_a_server_crash_and_answers_follow_ups_with_its_context(
 
 @pytest.mark.slow
 @pytest.mark.timeout(300)
-def test_without_sign_in_chats_are_saved_but_no_visitor_can_list_or_open_them(
+def test_without_sign_in_each_browser_keeps_its_chats_through_a_reload_and_sees_no_other(
     tmp_path: Path, child_env: Callable[..., dict[str, str]], browser: Any
 ) -> None:
     env = child_env(ASSISTANT_STORE_DIR=str(tmp_path / "store"), ASSISTANT_LLM_BASE_URL="http://127.0.0.1:9/v1")
     ingest_seed(env, tmp_path)
     server = Served(tmp_path, env)
-    context = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 900})
+    mine = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 900})
+    other = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 900})
     try:
         server.start()
-        tab = Tab(context)
+        tab = Tab(mine)
         seen = tab.chat_starts()
-        tab.page.goto(server.url)  # no sign-in page: straight to the chat, as before history existed
+        tab.page.goto(server.url)  # no sign-in page: straight to the chat
         tab.wait_chat(seen)
         quote = first_quote([load_article(SEED).text])
         assert quote and "Found word for word" in tab.ask(f"/lookup {quote}")
         [(thread_id, _)] = wait_stored(tmp_path / "chat-history.db", 1, key=history.CITED_META)
         with sqlite3.connect(tmp_path / "chat-history.db") as connection:
-            assert connection.execute('SELECT "userId" FROM threads WHERE id = ?', (thread_id,)).fetchone() == (None,)
+            [(owner,)] = connection.execute(
+                'SELECT u.identifier FROM threads t JOIN users u ON u.id = t."userId" WHERE t.id = ?', (thread_id,)
+            ).fetchall()
+        assert owner.startswith("browser-")
+        cookie = next(c for c in mine.cookies() if c["name"] == "assistant_browser")
+        assert cookie["httpOnly"] and cookie["sameSite"] == "Lax"
 
-        assert tab.page.request.get(f"{server.url}/project/thread/{thread_id}").status == 401
+        # The browser lists its chat, and a reload comes back to it, question and answer included.
         listed = tab.page.request.post(f"{server.url}/project/threads", data={"pagination": {"first": 5}, "filter": {}})
-        assert listed.status == 401 and quote not in listed.text()
-        tab.page.reload()  # a reload starts a fresh chat, without an error
+        assert [t["id"] for t in listed.json()["data"]] == [thread_id]
+        tab.page.reload()
         tab.wait_chat(seen + 1)
-        assert tab.page.locator('[data-step-type="user_message"]').count() == 0
+        assert tab.page.url.endswith(f"/thread/{thread_id}")
+        tab.page.wait_for_selector('[data-step-type="user_message"]', timeout=30_000)
+        assert quote in tab.page.locator('[data-step-type="user_message"]').first.inner_text()
+        assert "Found word for word" in tab.page.locator('[data-step-type="assistant_message"]').first.inner_text()
+
+        # Another browser is another user: it cannot list or open that chat, nor take it with a forged cookie.
+        stranger = Tab(other)
+        stranger.page.goto(server.url)
+        stranger.wait_chat(0)
+        assert stranger.page.request.get(f"{server.url}/project/thread/{thread_id}").status in (401, 403, 404)
+        theirs = stranger.page.request.post(
+            f"{server.url}/project/threads", data={"pagination": {"first": 5}, "filter": {}}
+        )
+        assert theirs.ok and theirs.json()["data"] == []
+        browser_id = cookie["value"].split(".")[0]
+        other.add_cookies([{**cookie, "value": f"{browser_id}.{'0' * 64}"}])
+        other.clear_cookies(name="access_token")
+        forged = other.request.post(f"{server.url}/auth/header")
+        assert forged.ok and other.request.get(f"{server.url}/project/thread/{thread_id}").status in (401, 403, 404)
+        stranger.page.goto(f"{server.url}/thread/{thread_id}")
+        stranger.page.wait_for_timeout(2000)
+        assert quote not in stranger.page.content()
+    finally:
+        mine.close()
+        other.close()
+        server.stop()
+
+
+class SlowLLM(RecordingLLM):
+    """The recording LLM, streaming its answers a chunk every half second: long enough to reload mid-answer."""
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        content = self.content_for(body)
+        base = {"id": "x", "created": 0, "model": body.get("model", "fake")}
+        if not body.get("stream"):
+            message = {"role": "assistant", "content": content}
+            choice = {"index": 0, "finish_reason": "stop", "message": message}
+            reply = {**base, "object": "chat.completion", "choices": [choice]}
+            self._send("application/json", json.dumps(reply).encode())
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.end_headers()
+        for start in range(0, len(content), 8):
+            delta = {"role": "assistant", "content": content[start : start + 8]}
+            chunk = {**base, "object": "chat.completion.chunk",
+                     "choices": [{"index": 0, "delta": delta, "finish_reason": None}]}
+            self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+            self.wfile.flush()
+            time.sleep(0.5)
+        self.wfile.write(b"data: [DONE]\n\n")
+        self.close_connection = True
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_a_reload_during_an_answer_comes_back_to_the_chat(
+    tmp_path: Path, child_env: Callable[..., dict[str, str]], browser: Any
+) -> None:
+    llm = ThreadingHTTPServer(("127.0.0.1", 0), SlowLLM)
+    threading.Thread(target=llm.serve_forever, daemon=True).start()
+    env = child_env(
+        ASSISTANT_STORE_DIR=str(tmp_path / "store"),
+        ASSISTANT_LLM_BASE_URL=f"http://127.0.0.1:{llm.server_address[1]}/v1",
+    )
+    ingest_seed(env, tmp_path)
+    server = Served(tmp_path, env)
+    context = browser.new_context(locale="fr-FR", viewport={"width": 1280, "height": 900})
+    try:
+        server.start()
+        tab = Tab(context)
+        seen = tab.chat_starts()
+        tab.page.goto(server.url)
+        tab.wait_chat(seen)
+        tab.page.fill("#chat-input", FIRST_QUESTION)
+        tab.page.locator("#chat-input").press("Enter")
+        tab.page.wait_for_selector("#stop-button", timeout=60_000)  # the answer is streaming
+        tab.page.wait_for_url("**/thread/*", timeout=30_000)
+        thread_url = tab.page.url
+        tab.page.reload()
+        tab.wait_chat(seen + 1)
+        assert tab.page.url == thread_url
+        tab.page.wait_for_selector(f'[data-step-type="user_message"]:has-text("{FIRST_QUESTION}")', timeout=30_000)
         assert tab.page.get_by_text("Couldn't resume chat").count() == 0
+        # The chat goes on: a new question is answered in it.
+        assert tab.ask(FIRST_QUESTION).startswith(CLAIM)
+        assert tab.page.url == thread_url
     finally:
         context.close()
         server.stop()
+        llm.shutdown()

@@ -233,3 +233,17 @@ def test_an_upload_during_an_answer_waits_for_it_and_the_welcome_screen_lists_th
     for title in ("Brève de Gao", "La coopérative de Bouaflé", "Au Mali, la Russie vient de subir"):
         assert title in welcome, welcome
     assert "déposez un fichier" in welcome
+
+
+def test_two_uploads_at_once_both_land(app: dict[str, Any], browser: Any) -> None:
+    tabs = [_open(browser, app["url"]), _open(browser, app["url"])]
+    for n, name in enumerate(("Kayes", "Ségou")):
+        (app["files"] / f"meteo-{n}.md").write_text(
+            f"# Météo à {name}\n\nIl est tombé {n + 12} millimètres de pluie à {name} dimanche, selon la station.\n",
+            encoding="utf-8",
+        )
+    for n, tab in enumerate(tabs):
+        _send(tab, attach=app["files"] / f"meteo-{n}.md")
+    outcomes = [_wait_outcome(tab, 0) for tab in tabs]
+    assert outcomes == [f"« Météo à {name} » ajouté (1 passage) ; posez vos questions." for name in ("Kayes", "Ségou")]
+    assert {"Météo à Kayes", "Météo à Ségou"} <= {row["title"] for row in _stored(app)}

@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import threading
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
@@ -32,7 +33,7 @@ from chainlit.data.base import BaseDataLayer
 from chainlit.types import ThreadDict
 
 from assistant.answer.answers import Answer, Step, Token, Turn
-from assistant.chat import auth, offline_page, uploads, view
+from assistant.chat import auth, identity, offline_page, uploads, view
 from assistant.chat import history as chat_history
 from assistant.chat.view import LOOKUP_COMMAND, LOOKUP_IDS, SidePanel
 from assistant.errors import USER_ERRORS
@@ -149,9 +150,12 @@ def data_layer() -> BaseDataLayer:
 
 
 def _install_sign_in(settings: Settings) -> None:
-    """Register the configured sign-in callbacks, and none when sign-in is off (Chainlit then asks no one)."""
+    """Register the configured sign-in callbacks; with none configured, each browser is its own user
+    (:mod:`assistant.chat.identity`), signed in without a page."""
     users = auth.password_users(settings)
     header = auth.header_name(settings)
+    if not users and header is None:
+        _install_browser_identity(os.environ[auth.SECRET_VARIABLE])
     if users:
 
         async def password_sign_in(name: str, password: str) -> cl.User | None:
@@ -169,6 +173,22 @@ def _install_sign_in(settings: Settings) -> None:
             return cl.User(identifier=name, metadata={"sign_in": "header"}) if name else None
 
         cl.header_auth_callback(header_sign_in)
+
+
+def _install_browser_identity(secret: str) -> None:
+    """The identity cookie on every response, and a sign-in that reads it (named "this browser" in the UI)."""
+    from chainlit.server import app as server
+
+    server.add_middleware(identity.BrowserIdentity, secret=secret)
+
+    async def browser_sign_in(headers: Any) -> cl.User | None:
+        name = identity.browser_user(headers.get("cookie"), secret)
+        if name is None:
+            return None
+        lang = view.ui_language(headers.get("accept-language"))
+        return cl.User(identifier=name, display_name=CATALOGUE[lang]["this_browser"], metadata={"sign_in": "browser"})
+
+    cl.header_auth_callback(browser_sign_in)
 
 
 _install_sign_in(get_settings())

@@ -44,17 +44,19 @@ def chainlit_environment(settings: Settings, root: Path = PROJECT_ROOT) -> dict[
 
 
 def prepare_sign_in(settings: Settings) -> str:
-    """Check the sign-in settings and, when sign-in is on, give Chainlit its cookie-signing secret; says what is on.
+    """Check the sign-in settings and give Chainlit its cookie-signing secret; says who the users are.
 
-    Chainlit refuses to start with sign-in and no ``CHAINLIT_AUTH_SECRET``: a secret already in the environment is
-    kept, else one is generated once and kept beside the store (see :func:`assistant.chat.auth.ensure_secret`).
+    Chainlit refuses to start with a sign-in callback and no ``CHAINLIT_AUTH_SECRET``, and there always is one (with
+    sign-in off, each browser signs in as itself: see :mod:`assistant.chat.identity`). A secret already in the
+    environment is kept, else one is generated once and kept beside the store (see
+    :func:`assistant.chat.auth.ensure_secret`), so browsers and users keep their chats across restarts.
     """
     users = auth.password_users(settings)
     header = auth.header_name(settings)
-    if not users and header is None:
-        return "off (every visitor is anonymous; chats are saved but not listed)"
     if not os.environ.get(auth.SECRET_VARIABLE):
         os.environ[auth.SECRET_VARIABLE] = auth.ensure_secret(auth.secret_path(settings))
+    if not users and header is None:
+        return "off (each browser is its own user: its chats are listed and survive a reload)"
     kinds = [f"password ({len(users)} user{'s' if len(users) != 1 else ''})"] if users else []
     kinds += [f"header {header}"] if header else []
     return " and ".join(kinds)

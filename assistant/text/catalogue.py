@@ -81,6 +81,7 @@ CATALOGUE: dict[Language, dict[str, str]] = {
         "why_duplicate_name": "deux fichiers portent le même nom ; renommez l'un d'eux.",
         "why_other": "{detail}",
         "welcome_articles": "Articles chargés",
+        "this_browser": "Ce navigateur",
         "welcome_none": "Aucun article n'est chargé.",
         "welcome_added": "ajouté le {date}",
         "welcome_how": "Pour ajouter un article, déposez un fichier (.txt, .md, .html, .pdf) dans le chat, "
@@ -153,6 +154,7 @@ CATALOGUE: dict[Language, dict[str, str]] = {
         "why_duplicate_name": "two files have the same name; rename one of them.",
         "why_other": "{detail}",
         "welcome_articles": "Loaded articles",
+        "this_browser": "This browser",
         "welcome_none": "No article is loaded.",
         "welcome_added": "added {date}",
         "welcome_how": "To add an article, drop a file (.txt, .md, .html, .pdf) in the chat, attach it with the "
