@@ -192,7 +192,8 @@ class AnswerChain:
             asked = translated
             yield Step("translate", asked)
             retrieved = self.retriever.search(standalone, asked)
-        yield Step("retrieve", "\n".join(f"{p.title} §{p.paragraph}: {p.text}" for p in retrieved))
+        # Paragraphs numbered from 1, as the sources show them.
+        yield Step("retrieve", "\n".join(f"{p.title} §{p.paragraph + 1}: {p.text}" for p in retrieved))
         evidence = number_evidence(self.context_passages(retrieved))
         if not evidence:
             raise UserError(f"no articles in store {self.store.location}; run `assistant ingest PATH` first")

@@ -318,7 +318,7 @@ async def _answer(question: str, history: list[Turn]) -> Answer | None:
     try:
         async for event in _in_thread(lambda: ENGINE.answer_events(question, history, stop)):
             if isinstance(event, Step):
-                await _show_step(event, language)
+                await _show_step(event, _ui_language())
             elif isinstance(event, Token):
                 await message.stream_token(view.escape_markdown(event.text))
             elif isinstance(event, Answer):
@@ -349,7 +349,8 @@ async def _answer(question: str, history: list[Turn]) -> Answer | None:
 
 
 async def _show_step(step: Step, language: Language) -> None:
-    """A finished chain stage as a collapsed step (its output is escaped text, not the answer)."""
+    """A finished chain stage as a collapsed step named in the page's language, whatever the answer's (Chainlit
+    writes "Étape :" before it in the page's language); its output is escaped text, not the answer."""
     async with cl.Step(
         name=view.steps_label(step.name, language),
         type="retrieval" if step.name == "retrieve" else "tool",

@@ -106,7 +106,6 @@ def citation_markdown(citation: Citation, language: Language, number: int | None
         citation.title,
         citation.section,
         citation.paragraph,
-        (citation.start, citation.end),
         citation.passage_text,
         (start, end),
         language,
@@ -118,7 +117,7 @@ def citation_markdown(citation: Citation, language: Language, number: int | None
 def passage_markdown(passage: Passage, language: Language, number: int | None = None) -> str:
     """A retrieved passage without highlight (the nearest passage when the article does not say)."""
     return _panel(
-        passage.title, passage.section, passage.paragraph, None, passage.text, None, language, number, page=passage.page
+        passage.title, passage.section, passage.paragraph, passage.text, None, language, number, page=passage.page
     )
 
 
@@ -129,7 +128,7 @@ def lookup_markdown(result: LookupResult, language: Language, offset: int = 0) -
     if not result.found:
         return f"**{labels['not_found']}**", []
     score = f"{result.score:.2f}".replace(".", "," if language == "fr" else ".")
-    where = _where(result.title, result.section, result.paragraph, (result.start, result.end), language)
+    where = _where(result.title, result.section, result.paragraph, language)
     lines = [
         f"**{labels[result.kind].format(score=score)}** {marker(offset + 1)}",
         "",
@@ -154,7 +153,6 @@ def lookup_markdown(result: LookupResult, language: Language, offset: int = 0) -
         result.title,
         result.section,
         result.paragraph,
-        (result.start, result.end),
         result.paragraph_text,
         (start, start + len(result.quote)),
         language,
@@ -209,7 +207,6 @@ def _panel(
     title: str,
     section: str,
     paragraph: int,
-    span: tuple[int, int] | None,
     text: str,
     highlight: tuple[int, int] | None,
     language: Language,
@@ -222,7 +219,7 @@ def _panel(
         part for part in (f"**{escape_markdown(marker(number))}**" if number else "",
                           f"*{escape_markdown(title)}*" if title else "") if part
     )
-    where = _where("", section if section != title else "", paragraph, span, language, page)
+    where = _where("", section if section != title else "", paragraph, language, page)
     if highlight is None:
         body = escape_markdown(text)
     else:
@@ -233,14 +230,9 @@ def _panel(
     return "\n\n".join(part for part in (header, where, quoted) if part)
 
 
-def _where(
-    title: str,
-    section: str,
-    paragraph: int,
-    span: tuple[int, int] | None,
-    language: Language,
-    page: int | None = None,
-) -> str:
+def _where(title: str, section: str, paragraph: int, language: Language, page: int | None = None) -> str:
+    """Where a passage is, as a reader finds it: title, page, section, paragraph (1-based). Character offsets mean
+    nothing to a reader; they stay in the JSON and the command line."""
     labels = CATALOGUE[language]
     parts = []
     if title:
@@ -251,8 +243,6 @@ def _where(
         parts.append(f"{labels['section']}{' :' if language == 'fr' else ':'} {escape_markdown(section)}")
     if paragraph >= 0:
         parts.append(f"{labels['paragraph']} {paragraph + 1}")
-    if span is not None:
-        parts.append(f"{labels['characters']} {span[0]}–{span[1]}")
     return " · ".join(parts)
 
 
