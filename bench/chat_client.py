@@ -3,8 +3,10 @@
 Used by ``bench/concurrency.py`` and ``tests/test_replicas.py`` to talk to a real app without a browser. What the
 frontend does, read from Chainlit's ``socket.py`` and its bundled ``index-*.js``:
 
-1. connect to ``/ws/socket.io`` with ``auth = {clientType, sessionId, threadId, userEnv, chatProfile}`` (a new
-   uuid4 ``sessionId`` per tab; ``userEnv`` a JSON string);
+0. sign in as the page does without a sign-in page (``POST /auth/header``: each browser is its own user, see
+   ``assistant/chat/identity.py``) and keep its cookies;
+1. connect to ``/ws/socket.io`` with the cookies and ``auth = {clientType, sessionId, threadId, userEnv,
+   chatProfile}`` (a new uuid4 ``sessionId`` per tab; ``userEnv`` a JSON string);
 2. emit ``connection_successful``; the server runs ``on_chat_start`` (this app then emits ``set_commands``);
 3. send a question as ``client_message`` ``{message: {id, threadId, name, type: "user_message", output,
    createdAt, metadata}, fileReferences: []}``;
@@ -62,12 +64,27 @@ class ChatSession:
         """Open the socket as the frontend does and wait until the chat has started (``set_commands``)."""
         auth = {"clientType": "webapp", "sessionId": str(uuid.uuid4()), "threadId": "",
                 "userEnv": json.dumps({}), "chatProfile": ""}  # fmt: skip
+        headers = {"Accept-Language": self.language}
+        cookies = await self._sign_in(timeout)
+        if cookies:
+            headers["Cookie"] = cookies
         await self.client.connect(
             self.base_url, socketio_path="/ws/socket.io", transports=["websocket"], auth=auth,
-            headers={"Accept-Language": self.language}, wait_timeout=timeout,
+            headers=headers, wait_timeout=timeout,
         )  # fmt: skip
         await self.client.emit("connection_successful")
         await asyncio.wait_for(self._started.wait(), timeout)
+
+    async def _sign_in(self, timeout: float) -> str:
+        """The cookies of a browser's sign-in (its identity and Chainlit's token), as one Cookie header value;
+        empty when the server asks for a password instead."""
+        import httpx
+
+        async with httpx.AsyncClient(base_url=self.base_url, timeout=timeout) as http:
+            response = await http.post("/auth/header", headers={"Accept-Language": self.language})
+            if response.status_code != 200:
+                return ""
+            return "; ".join(f"{name}={value}" for name, value in http.cookies.items())
 
     async def ask(self, question: str, timeout: float) -> Reply:
         """Send one question and wait for the end of its task; a timeout is recorded as the reply's error."""
