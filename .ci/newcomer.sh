@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The newcomer's path, in the virtualenv `make install` made (main install only): doctor, ingest the seed, one
-# answer, one quote lookup, then `make run` until its chat page is served and a chat user's question is answered
+# answer, the article list, one quote lookup, then `make run` until its chat page is served and a chat user's question is answered
 # over the Chainlit socket. Any failure ends CI here, before the test suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,6 +26,9 @@ answer = json.loads(open(sys.argv[1], encoding="utf-8").readline())
 assert "error" not in answer and answer["answer"].strip(), answer
 print(f"answered with {len(answer['citations'])} citation(s)")
 PY
+
+step "assistant list"
+"$BIN/assistant" list | grep -F "mali-wagner-tinzaouatene"
 
 step "assistant lookup"
 "$BIN/assistant" lookup "Nos forces ont définitivement anéanti ces colonnes de l’ennemi samedi"

@@ -83,6 +83,8 @@ def _send(page: Any, text: str = "", attach: Path | None = None) -> None:
     if attach is not None:
         page.locator("input[type=file]").first.set_input_files(str(attach))
         page.wait_for_selector(f"text={attach.name}", timeout=10_000)
+        # Chainlit keeps the send button disabled until the file is uploaded: Enter before that is lost.
+        page.wait_for_selector("#chat-submit:not([disabled])", timeout=60_000)
     if text:
         page.fill("#chat-input", text)
     page.locator("#chat-input").press("Enter")
