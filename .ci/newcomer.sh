@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The newcomer's path, in the virtualenv `make install` made (main install only): doctor, ingest the seed, one
-# answer, the article list, one quote lookup, then `make run` until its chat page is served and a chat user's question is answered
-# over the Chainlit socket. Any failure ends CI here, before the test suite.
+# answer, the article list, one quote lookup, then `make run` until its chat page is served and a chat user's
+# question is answered over the Chainlit socket. Any failure ends CI here, before the test suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export OMP_WAIT_POLICY=passive HF_HUB_OFFLINE=1
