@@ -376,8 +376,10 @@ def test_llm_down_is_a_clear_message_and_the_chat_recovers(
         _ask(tab, "Et qui l'a dit ?")
         assert tab.page.locator('[data-step-type="tool"]', has_text="Reformulation de la question").count() == 1
         starts = len(tab.chat_starts)
-        # The header's button (the history sidebar, now that each browser has its chats, has one too, hidden).
-        tab.page.locator("#new-chat-button >> visible=true").first.click()
+        # The header's button: the history sidebar, now that each browser has its chats, has one too, off screen.
+        buttons = tab.page.locator("#new-chat-button")
+        [on_screen] = [b for b in map(buttons.nth, range(buttons.count())) if (b.bounding_box() or {"x": -1})["x"] >= 0]
+        on_screen.click()
         tab.page.get_by_role("button", name="Confirmer").click()
         tab.page.wait_for_selector('[data-step-type="user_message"]', state="detached", timeout=10_000)
         _wait_chat_start(tab, starts)
