@@ -392,3 +392,49 @@ def test_llm_down_is_a_clear_message_and_the_chat_recovers(
         if fake is not None:
             fake.shutdown()
         server.stop()
+
+
+def _fragments(texts: list[str]) -> set[str]:
+    """The phrases of UI texts (two words or more, placeholders and Markdown marks cut out): single words such as
+    "page" or "Section" are the same in both languages."""
+    found = set()
+    for text in texts:
+        for part in re.split(r"\{[^}]*\}|\*\*|`", text):
+            part = part.strip(" :;,.…()")
+            if len(part.split()) >= 2 and len(part) >= 8:
+                found.add(part)
+    return found
+
+
+def _ui_texts(language: str) -> list[str]:
+    """Every text the page can show in one language: the assistant's catalogue and Chainlit's translation file."""
+    from assistant.text.catalogue import CATALOGUE
+
+    def leaves(node: Any) -> list[str]:
+        return [s for v in node.values() for s in leaves(v)] if isinstance(node, dict) else [node]
+
+    locale = {"fr": "fr-FR", "en": "en-US"}[language]
+    chainlit = json.loads((REPO / ".chainlit" / "translations" / f"{locale}.json").read_text(encoding="utf-8"))
+    return list(CATALOGUE[language].values()) + leaves(chainlit)
+
+
+_PAGE_TEXT = """() => document.body.innerText + '\\n'
+    + [...document.querySelectorAll('[placeholder],[title],[aria-label]')]
+    .map(e => ['placeholder', 'title', 'aria-label'].map(a => e.getAttribute(a) || '').join('\\n')).join('\\n')"""
+
+
+def test_no_label_of_the_other_language_anywhere_on_the_page(app: dict[str, Any], browser: Any) -> None:
+    english, french = _fragments(_ui_texts("en")), _fragments(_ui_texts("fr"))
+    for locale, question, foreign in (
+        ("fr-FR", "Qui a revendiqué une victoire ?", english - french),
+        ("en-US", "Who claimed a victory?", french - english),
+    ):
+        tab = _open(browser, app["url"], locale)
+        seen = [tab.page.evaluate(_PAGE_TEXT)]  # the welcome screen, its article list and starters
+        _ask(tab, question)
+        for toggle in tab.page.locator('[data-step-type="tool"] button, [data-step-type="retrieval"] button').all():
+            toggle.click()  # the steps, opened
+        _open_source(tab)
+        seen.append(tab.page.evaluate(_PAGE_TEXT))
+        page_text = "\n".join(seen)
+        assert sorted(f for f in foreign if f in page_text) == [], locale
