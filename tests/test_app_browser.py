@@ -438,3 +438,33 @@ def test_no_label_of_the_other_language_anywhere_on_the_page(app: dict[str, Any]
         seen.append(tab.page.evaluate(_PAGE_TEXT))
         page_text = "\n".join(seen)
         assert sorted(f for f in foreign if f in page_text) == [], locale
+
+
+@pytest.mark.parametrize("locale", ["fr-FR", "en-US"])
+def test_sources_open_on_a_click_only_and_a_phone_keeps_the_answer_in_view(
+    app: dict[str, Any], browser: Any, locale: str
+) -> None:
+    command = "/citation" if locale == "fr-FR" else "/lookup"
+    quote = "Nos forces ont définitivement anéanti ces colonnes de l’ennemi samedi"
+    for device, viewport in (("desktop", {"width": 1280, "height": 900}), ("phone", {"width": 390, "height": 844})):
+        context = browser.new_context(locale=locale, viewport=viewport, is_mobile=device == "phone")
+        tab = Page(context.new_page())
+        tab.page.on("websocket", lambda socket, tab=tab: socket.on("framereceived", lambda f: _chat_started(tab, f)))
+        tab.page.goto(app["url"])
+        _wait_chat_start(tab, 0)
+        for n in range(2):  # two replies with sources: Chainlit would open its panel, listing both, after each
+            tab.page.fill("#chat-input", f"{command} {quote}")
+            tab.page.locator("#chat-input").press("Enter")
+            tab.page.wait_for_function(
+                "n => document.querySelectorAll('[data-step-type=\"assistant_message\"] a.element-link').length > n",
+                arg=n, timeout=60_000,
+            )  # fmt: skip
+            tab.page.wait_for_timeout(1500)
+            assert tab.page.locator("#side-view-title").count() == 0, (device, locale)
+        answer = _last_message(tab).bounding_box()
+        assert answer and answer["x"] >= 0 and answer["x"] + answer["width"] <= viewport["width"], (device, answer)
+        _save(tab, f"chat-{device}-{locale[:2]}.png")
+        marker, panel, highlighted = _open_source(tab)  # a click opens that source, and only it
+        assert marker == "[2]" and highlighted and quote.split()[0] in highlighted and "[1]" not in panel
+        _save(tab, f"chat-{device}-{locale[:2]}-source.png")
+        context.close()
