@@ -25,6 +25,7 @@ import stat
 import unicodedata
 from collections.abc import Iterable, Sequence
 from pathlib import Path, PurePosixPath
+from typing import BinaryIO
 from urllib.parse import urlsplit
 
 from ingest.articles import Article, Section
@@ -276,7 +277,7 @@ def _read_bytes(path: Path, max_bytes: int | None, label: str) -> bytes:
         if not stat.S_ISREG(mode):
             raise CorpusError(f"{label}: not a regular file (a device, pipe or socket); give an article file")
         with path.open("rb") as handle:
-            data = handle.read() if max_bytes is None else handle.read(max_bytes + 1)
+            data = handle.read() if max_bytes is None else _read_at_most(handle, max_bytes + 1)
     except FileNotFoundError:
         raise CorpusError(f"{label}: no such file or directory; check the path") from None
     except IsADirectoryError:
@@ -295,6 +296,20 @@ def _read_bytes(path: Path, max_bytes: int | None, label: str) -> bytes:
             f"{label}: file is empty (or only whitespace); remove it or add the article text", reason="empty"
         )
     return data
+
+
+def _read_at_most(handle: BinaryIO, limit: int) -> bytes:
+    """Up to ``limit`` bytes, a megabyte at a time: ``read(limit)`` allocates ``limit`` bytes up front, 50 MB for
+    every PDF however small it is."""
+    chunks: list[bytes] = []
+    remaining = limit
+    while remaining > 0:
+        chunk = handle.read(min(remaining, 1 << 20))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        remaining -= len(chunk)
+    return b"".join(chunks)
 
 
 def _decode(data: bytes, label: str) -> str:
