@@ -21,6 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import newssite
 import pytest
 from faultkit import StubLLM, store_contents
 
@@ -79,6 +80,9 @@ REFUSED: dict[str, tuple[str, Callable[[Path], object], str]] = {
     "dev-zero-link": ("zero.txt", lambda path: path.symlink_to("/dev/zero"), "not a regular file"),
     "named-pipe": ("pipe.txt", os.mkfifo, "not a regular file"),
     "script-only-html": ("page.html", _bytes(SCRIPT_ONLY.encode()), "no visible text"),
+    "scanned-pdf": ("scan.pdf", _bytes(newssite.scanned_pdf()), "no text layer (a scan or images of pages); run OCR"),
+    "password-pdf": ("secret.pdf", _bytes(newssite.article_pdf(password="s3cret")), "password-protected"),
+    "cut-pdf": ("cut.pdf", _bytes(newssite.article_pdf()[:400]), "cannot be read as a PDF"),
 }
 
 

