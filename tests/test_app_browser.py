@@ -24,13 +24,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from servers import CHROMIUM_ARGS, free_port, wait_http
+from servers import free_port, wait_http
 
 from assistant.text.language import detect_language
 from ingest.loading import load_article
 
 pytestmark = pytest.mark.slow
-playwright_api = pytest.importorskip("playwright.sync_api")
+pytest.importorskip("playwright.sync_api")
 
 REPO = Path(__file__).resolve().parents[1]
 SEED = REPO / "seeds" / "mali-wagner-tinzaouatene.txt"
@@ -117,14 +117,6 @@ def app(tmp_path_factory: pytest.TempPathFactory, child_env: Callable[..., dict[
                "articles": [load_article(SEED), load_article(hostile)]}
     finally:
         server.stop()
-
-
-@pytest.fixture(scope="module")
-def browser(chromium: str) -> Iterator[Any]:
-    with playwright_api.sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        yield instance
-        instance.close()
 
 
 def _open(browser: Any, url: str, locale: str) -> Page:

@@ -23,7 +23,6 @@ from typing import Any
 import httpx
 import pytest
 import socketio
-import test_history
 from servers import free_port
 from test_history import Served, Tab, ingest_seed, wait_stored
 
@@ -36,8 +35,6 @@ from ingest.loading import load_article
 SEED = Path(__file__).resolve().parents[1] / "seeds" / "mali-wagner-tinzaouatene.txt"
 PASSWORDS = {"alice": "alice's long passphrase", "bob": "bob's other passphrase"}
 API_KEY = f"sk-test-{secrets.token_hex(16)}"
-# The browser fixtures of the history tests: one Chromium per module.
-browser = test_history.browser
 
 
 # --------------------------------------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ import threading
 import time
 import urllib.request
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,7 @@ from typing import Any
 import chainlit as cl
 import pytest
 from chainlit.types import Pagination, ThreadFilter
-from servers import CHROMIUM_ARGS, free_port
+from servers import free_port
 
 from assistant.answer.answers import Turn
 from assistant.chat import history
@@ -290,15 +290,6 @@ class Served:
 def ingest_seed(env: dict[str, str], cwd: Path) -> None:
     subprocess.run([sys.executable, "-m", "assistant.cli", "ingest", str(SEED)],
                    env=env, cwd=cwd, check=True, capture_output=True, timeout=300)
-
-
-@pytest.fixture(scope="module")
-def browser(chromium: str) -> Iterator[Any]:
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    with playwright_api.sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        yield instance
-        instance.close()
 
 
 class Tab:

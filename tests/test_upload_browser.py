@@ -18,11 +18,10 @@ from typing import Any
 
 import newssite
 import pytest
-from servers import CHROMIUM_ARGS
 from test_app_browser import ANSWER_TIMEOUT_MS, ARTIFACTS, SEED, _ingest, _Server
 
 pytestmark = pytest.mark.slow
-playwright_api = pytest.importorskip("playwright.sync_api")
+pytest.importorskip("playwright.sync_api")
 
 MARKDOWN = """# La coopérative de Bouaflé
 
@@ -57,14 +56,6 @@ def app(tmp_path_factory: pytest.TempPathFactory, child_env: Callable[..., dict[
         yield {"url": server.url, "env": env, "files": files, "cwd": work}
     finally:
         server.stop()
-
-
-@pytest.fixture(scope="module")
-def browser(chromium: str) -> Iterator[Any]:
-    with playwright_api.sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        yield instance
-        instance.close()
 
 
 def _open(browser: Any, url: str, locale: str = "fr-FR") -> Any:
