@@ -201,6 +201,8 @@ class RecordingLLM(BaseHTTPRequestHandler):
     ANSWER = json.dumps({"claims": [{"answer": CLAIM.lower(), "evidence": ["S1"]}]})
     VERDICT = json.dumps({"verdict": "yes"})
     REWRITE = "Et qui a dit cela dans le communiqué du cadre stratégique ?"
+    #: Pause between streamed chunks (none: answers come at once).
+    CHUNK_DELAY_S = 0.0
 
     @classmethod
     def content_for(cls, body: dict[str, Any]) -> str:
@@ -226,8 +228,15 @@ class RecordingLLM(BaseHTTPRequestHandler):
                                 "finish_reason": None}]} for i in range(0, len(content), 8)]
         chunks.append({**base, "object": "chat.completion.chunk",
                        "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
-        events = "".join(f"data: {json.dumps(chunk)}\n\n" for chunk in chunks) + "data: [DONE]\n\n"
-        self._send("text/event-stream", events.encode())
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.end_headers()
+        for chunk in chunks:
+            self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+            self.wfile.flush()
+            time.sleep(self.CHUNK_DELAY_S)
+        self.wfile.write(b"data: [DONE]\n\n")
+        self.close_connection = True
 
     def _send(self, kind: str, data: bytes) -> None:
         self.send_response(200)
@@ -504,28 +513,7 @@ def test_without_sign_in_each_browser_keeps_its_chats_through_a_reload_and_sees_
 class SlowLLM(RecordingLLM):
     """The recording LLM, streaming its answers a chunk every half second: long enough to reload mid-answer."""
 
-    def do_POST(self) -> None:
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        content = self.content_for(body)
-        base = {"id": "x", "created": 0, "model": body.get("model", "fake")}
-        if not body.get("stream"):
-            message = {"role": "assistant", "content": content}
-            choice = {"index": 0, "finish_reason": "stop", "message": message}
-            reply = {**base, "object": "chat.completion", "choices": [choice]}
-            self._send("application/json", json.dumps(reply).encode())
-            return
-        self.send_response(200)
-        self.send_header("Content-Type", "text/event-stream")
-        self.end_headers()
-        for start in range(0, len(content), 8):
-            delta = {"role": "assistant", "content": content[start : start + 8]}
-            chunk = {**base, "object": "chat.completion.chunk",
-                     "choices": [{"index": 0, "delta": delta, "finish_reason": None}]}
-            self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
-            self.wfile.flush()
-            time.sleep(0.5)
-        self.wfile.write(b"data: [DONE]\n\n")
-        self.close_connection = True
+    CHUNK_DELAY_S = 0.5
 
 
 @pytest.mark.slow
