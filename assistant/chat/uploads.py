@@ -26,8 +26,8 @@ from assistant.text.language import Language
 from ingest.articles import Article
 from ingest.errors import CorpusError
 from ingest.fetching import is_url
-from ingest.loading import article_from_bytes, check_unique_ids, load_article, load_url
-from ingest.pipeline import IngestReport
+from ingest.loading import article_from_bytes, check_unique_ids, load_article
+from ingest.pipeline import IngestReport, load_sources
 
 #: Files taken from one message; more is most likely a mistaken selection, and each one is embedded in turn.
 MAX_FILES = 5
@@ -88,14 +88,7 @@ def load(
             raise FailedUpload(upload.name, error) from None
     for url in urls:
         try:
-            articles.append(
-                load_url(
-                    url,
-                    max_bytes=settings.max_article_bytes,
-                    timeout=settings.url_timeout,
-                    allow_private=settings.allow_private_urls,
-                )
-            )
+            articles.extend(load_sources([url], settings))
         except CorpusError as error:
             raise FailedUpload(url, error) from None
     if pasted is not None:
