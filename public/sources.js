@@ -1,17 +1,26 @@
-// The sources panel opens when the reader clicks a marker such as [1], and only then.
+// Two fixes to Chainlit 2.12's chat page, loaded by .chainlit/config.toml (custom_js); served from public/, nothing
+// from the network.
 //
-// Chainlit 2.12 opens its side panel by itself whenever a message brings side elements, listing every source of
-// the conversation (its MessagesContainer effect); on a phone that panel is a sheet over the answer. A panel that
-// appears (or changes) without a click on a marker in the last moments is closed again. Loaded by
-// .chainlit/config.toml (custom_js); served from public/, nothing from the network.
+// 1. The sources panel opens when the reader clicks a marker such as [1], and only then. Chainlit opens its side
+//    panel by itself whenever a message brings side elements, listing every source of the conversation (its
+//    MessagesContainer effect); on a phone that panel is a sheet over the answer. A panel that appears (or changes)
+//    without a click on a marker in the last moments is closed again.
+// 2. An answer's copy button copies what the reader sees: its text with the list of sources written out. Chainlit
+//    copies the message's Markdown source, backslash escapes included; the text it hands to the clipboard is
+//    replaced by the rendered text of the message whose copy button was pressed.
 (() => {
   const CLICK_WINDOW_MS = 1500;
   let clickedAt = 0;
   let shown = null;
+  let copying = null;
   document.addEventListener(
     "click",
     (event) => {
-      if (event.target instanceof Element && event.target.closest("a.element-link")) clickedAt = Date.now();
+      const target = event.target instanceof Element ? event.target : null;
+      if (target?.closest("a.element-link")) clickedAt = Date.now();
+      const button = target?.closest("button");
+      const message = button?.querySelector("svg.lucide-copy") && button.closest('[data-step-type="assistant_message"]');
+      copying = message ? message.querySelector(".message-content") : null;
     },
     true,
   );
@@ -31,4 +40,26 @@
     }
   };
   new MutationObserver(watch).observe(document.documentElement, { childList: true, subtree: true });
+
+  const clipboard = navigator.clipboard;
+  if (!clipboard) return;
+  const seen = () => {
+    const content = copying;
+    copying = null;
+    return content ? content.innerText.replace(/\n{3,}/g, "\n\n").trim() : null;
+  };
+  const writeText = clipboard.writeText.bind(clipboard);
+  clipboard.writeText = (text) => writeText(seen() ?? text);
+  if (clipboard.write) {
+    const write = clipboard.write.bind(clipboard);
+    clipboard.write = (items) => {
+      const content = copying;
+      const text = seen();
+      if (text === null) return write(items);
+      const blob = (data, type) => new Blob([data], { type });
+      return write([
+        new ClipboardItem({ "text/plain": blob(text, "text/plain"), "text/html": blob(content.innerHTML, "text/html") }),
+      ]);
+    };
+  }
 })();

@@ -64,7 +64,8 @@ class Page:
 
 @dataclass
 class Turn:
-    """What the user saw for one question: the final answer text and the time to first token / full answer."""
+    """What the user saw for one question: the final answer text (without the list of sources under it) and the
+    time to first token / full answer."""
 
     text: str
     first_token_s: float
@@ -164,7 +165,7 @@ def _ask(tab: Page, question: str) -> Turn:
     page.wait_for_selector("#stop-button", state="detached", timeout=ANSWER_TIMEOUT_MS)
     full = time.monotonic() - started
     text = page.locator('[data-step-type="assistant_message"] .message-content').last.inner_text()
-    return Turn(text=text.strip(), first_token_s=round(first, 2), full_s=round(full, 2))
+    return Turn(text=text.split("\nSources\n")[0].strip(), first_token_s=round(first, 2), full_s=round(full, 2))
 
 
 def _own_words(answer: str, texts: list[str]) -> str:
@@ -239,7 +240,7 @@ def test_french_question_then_english_follow_up(app: dict[str, Any], browser: An
     assert tab.page.locator('[data-step-type="tool"]', has_text="Rewritten question").count() <= 1
     assert tab.page.locator('[data-step-type="retrieval"]').count() == 2
     marker, panel, second_quote = _check_source(tab, follow_up, texts, "The article does not say")
-    assert marker != "[1]"  # sources are numbered across the conversation
+    assert marker == "[1]"  # each answer numbers its own sources
     assert "paragraph " in panel
     assert first_quote or second_quote, "neither answer showed a highlighted quote"
     screenshot = _save(tab, "chat-fr-en.png")
@@ -457,6 +458,59 @@ def test_sources_open_on_a_click_only_and_a_phone_keeps_the_answer_in_view(
         assert answer and answer["x"] >= 0 and answer["x"] + answer["width"] <= viewport["width"], (device, answer)
         _save(tab, f"chat-{device}-{locale[:2]}.png")
         marker, panel, highlighted = _open_source(tab)  # a click opens that source, and only it
-        assert marker == "[2]" and highlighted and quote.split()[0] in highlighted and "[1]" not in panel
+        assert marker == "[1]" and highlighted and quote.split()[0] in highlighted and panel.count("[1]") == 1
         _save(tab, f"chat-{device}-{locale[:2]}-source.png")
         context.close()
+
+
+def _listed_sources(message: Any) -> list[tuple[str, str, str]]:
+    """(marker, quote, rest) of each line of the list of sources under an answer."""
+    found = []
+    for item in message.locator(".message-content li").all_inner_texts():
+        number, _, rest = item.strip().partition(" ")
+        quote, _, where = rest.rpartition(" — ")
+        found.append((number, quote, where))
+    return found
+
+
+def _clipboard(tab: Page, previous: str) -> str:
+    """The clipboard's text once it differs from ``previous`` (the page writes it asynchronously)."""
+    deadline = time.monotonic() + 10
+    while (text := tab.page.evaluate("navigator.clipboard.readText()")) == previous:
+        assert time.monotonic() < deadline, "nothing was copied"
+        tab.page.wait_for_timeout(100)
+    return text
+
+
+def test_each_answer_lists_and_numbers_its_own_sources_and_copies_as_plain_text(
+    app: dict[str, Any], browser: Any
+) -> None:
+    tab = _open(browser, app["url"], "fr-FR")
+    tab.page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=app["url"].rstrip("/"))
+    texts, titles = [a.text for a in app["articles"]], [a.title for a in app["articles"]]
+    quotes_seen, copied = [], ""
+    for question in ("Combien de mercenaires russes seraient aux mains des séparatistes ?",
+                     "Qui a revendiqué une victoire ?"):
+        turn = _ask(tab, question)
+        message = _last_message(tab)
+        markers = re.findall(r"\[\d+\]", turn.text)
+        assert markers and markers[0] == "[1]", turn.text  # each answer numbers its sources from [1], in order
+        assert markers == sorted(markers, key=lambda m: int(m[1:-1])) and turn.text.endswith(".")
+        listed = _listed_sources(message)
+        assert [number for number, _, _ in listed] == list(dict.fromkeys(markers)), turn.text
+        for _, quote, where in listed:
+            # the quote is the article's words (in « » unless the article's own marks enclose it), then its place
+            assert any(quote.removeprefix("« ").removesuffix(" »") in text or quote in text for text in texts), quote
+            assert any(title in where for title in titles) and "paragraphe" in where, where
+        assert not quote.startswith("« «")
+        _, _, highlighted = _open_source(tab)  # [1] of this answer opens this answer's [1]
+        assert highlighted and highlighted in listed[0][1], (highlighted, listed[0])
+        quotes_seen.append(listed[0][1])
+
+        message.locator("button:has(svg.lucide-copy)").click()
+        copied = _clipboard(tab, previous=copied)
+        shown = message.locator(".message-content").inner_text().strip()
+        assert copied == shown and "\\" not in copied and f"{markers[0]} " in copied, copied
+        assert "Sources" in copied and listed[0][1] in copied
+    assert quotes_seen[0] != quotes_seen[1]  # the second answer's [1] is its own source, not the first's
+    _save(tab, "chat-sources-fr.png")

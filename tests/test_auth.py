@@ -27,7 +27,6 @@ from servers import free_port
 from test_history import Served, Tab, ingest_seed, wait_stored
 
 from assistant.chat import auth, serve
-from assistant.chat.history import CITED_META
 from assistant.chat.view import first_quote
 from assistant.errors import UserError
 from ingest.loading import load_article
@@ -204,7 +203,7 @@ def _alice_chat(app: Served, browser: Any) -> tuple[Tab, str, str]:
     reply = tab.ask(f"/lookup {quote}")
     assert "Found word for word" in reply, reply
     database = app.work / "chat-history.db"
-    thread_id = wait_stored(database, 1, key=CITED_META)[-1][0]
+    thread_id = wait_stored(database, 1, key=None)[-1][0]
     return tab, thread_id, quote
 
 

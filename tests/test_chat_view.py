@@ -62,28 +62,65 @@ def test_streamed_tokens_keep_their_spaces() -> None:
     assert "".join(chat_view.escape_markdown(t) for t in ["Les", " forces", " (russes)"]) == "Les forces \\(russes\\)"
 
 
-def test_answer_markers_are_the_element_names_and_appear_once_each() -> None:
+def test_answer_markers_are_the_element_names_and_only_real_markers_can_become_links() -> None:
     answer = _answer(
         answer="ignored",
-        claims=[Claim("Les forces [1] ont <b>anéanti</b> les colonnes.", (1,)), Claim("Samedi.", (1, 2))],
+        claims=[Claim("Les forces [1] ont <b>anéanti</b> les colonnes", (1,)), Claim("Samedi", (1, 2))],
         citations=[_citation(1), _citation(2)],
     )
     content = chat_view.answer_markdown(answer)
     panels = chat_view.answer_panels(answer)
     assert [p.name for p in panels] == ["[1]", "[2]"]
-    # the fake "[1]" of the claim text is escaped, so only real markers can become links
-    assert content.count("[1]") == 2 and content.count("[2]") == 1
+    # the fake "[1]" of the claim text is escaped, so only real markers can become links: two after the claims,
+    # one in the list of sources
+    assert content.count("[1]") == 3 and content.count("[2]") == 2
     assert "\\<b\\>" in content
-    # later answers of the chat continue the numbering, so the side panel never shows two different "[1]"
-    later = chat_view.answer_markdown(answer, offset=2)
-    assert later.endswith("Samedi\\. [3] [4]")
-    assert [p.name for p in chat_view.answer_panels(answer, offset=2)] == ["[3]", "[4]"]
+
+
+def test_each_answer_numbers_its_sources_from_one_and_lists_them_under_it() -> None:
+    answer = _answer(claims=[Claim("une quinzaine", (1,)), Claim("samedi", (2,))],
+                     citations=[_citation(1), _citation(2)])
+    content = chat_view.answer_markdown(answer)
+    text, sources = content.split("\n\n**Sources**\n\n")
+    assert text == "une quinzaine [1] ; samedi [2]."  # French spacing, and a full stop to end the answer
+    first, second = sources.split("\n")
+    # the quote (its sentence), the article's title and where the quote is, as a reader finds it
+    assert first == f"- [1] {chat_view.escape_markdown(QUOTE)} — *Titre \\*gras\\** · Section : Section · paragraphe 3"
+    assert second.startswith("- [2] ")
+    again = chat_view.answer_markdown(answer)  # a later answer of the same chat starts from [1] again
+    assert again == content and [p.name for p in chat_view.answer_panels(answer)] == ["[1]", "[2]"]
+    english = chat_view.answer_markdown(_answer(language="en", claims=[Claim("Saturday.", (1,))],
+                                                citations=[_citation(1)]))
+    assert english.startswith("Saturday\\. [1]\n") and "- [1] « Nos" in english  # one full stop
+
+
+@pytest.mark.parametrize(
+    ("quote", "shown"),
+    [
+        ("« Nos forces ont anéanti ces colonnes samedi.", "Nos forces ont anéanti ces colonnes samedi."),
+        ("Il a dit : « Nous partons. »", "Il a dit : « Nous partons. »"),
+        ("ces colonnes samedi. »", "ces colonnes samedi."),
+        ("« Nous partons. »", "« Nous partons. »"),
+        ('"We leave," he said.', '"We leave," he said.'),
+        ('"We leave now.', "We leave now."),
+    ],
+)
+def test_a_quote_cut_out_of_a_longer_quotation_loses_its_unpaired_mark(quote: str, shown: str) -> None:
+    assert chat_view.shown_quote(quote) == shown
+
+
+def test_the_highlight_leaves_out_an_unpaired_opening_mark() -> None:
+    quote = "« Nos forces ont anéanti ces colonnes samedi."
+    passage = f"Les troupes ont subi de lourdes pertes. {quote} » Fin."
+    start = passage.index(quote)
+    cut = Citation(1, "p1", "doc", "Titre", "Titre", 0, quote, start, start + len(quote), passage, 0)
+    bold = re.search(r"\*\*(.*?)\*\*", chat_view.citation_markdown(cut, "fr").split("\n\n", 2)[-1])
+    assert bold and _unescape(bold.group(1)) == "Nos forces ont anéanti ces colonnes samedi."
 
 
 def test_citation_panel_highlights_the_quote_and_says_where_it_is() -> None:
-    panel = chat_view.citation_markdown(_citation(), "fr")
-    assert panel.startswith("*Titre \\*gras\\**\n")
-    assert chat_view.citation_markdown(_citation(), "fr", 4).startswith("**\\[4\\]** · *Titre")
+    panel = chat_view.citation_markdown(_citation(4), "fr")
+    assert panel.startswith("**\\[4\\]** · *Titre \\*gras\\**\n")
     assert "Section : Section" in panel and "paragraphe 3" in panel
     bold = re.search(r" \*\*(« Nos.*?»)\*\* ", panel)
     assert bold and _unescape(bold.group(1)) == QUOTE

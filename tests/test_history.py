@@ -76,11 +76,11 @@ async def _store_chat(layer: history.HistoryDataLayer, thread_id: str) -> str:
     assert user is not None
     await layer.update_thread(thread_id, name=FIRST_QUESTION, user_id=user.id)
     answer = _step(thread_id, "assistant_message", f"{CLAIM} [1]", "2026-01-01T10:00:02Z",
-                   history.turn_metadata(Turn(FIRST_QUESTION, CLAIM), 1))
+                   history.turn_metadata(Turn(FIRST_QUESTION, CLAIM)))
     for step in (
         _step(thread_id, "user_message", FIRST_QUESTION, "2026-01-01T10:00:00Z"),
         answer,
-        _step(thread_id, "assistant_message", "Trouvé tel quel [2]", "2026-01-01T10:01:00Z", history.cited_metadata(2)),
+        _step(thread_id, "assistant_message", "Trouvé tel quel [1]", "2026-01-01T10:01:00Z"),
         _step(thread_id, "assistant_message", "⚠️ Désolé", "2026-01-01T10:02:00Z"),
     ):
         await create_step(layer, step)
@@ -107,7 +107,7 @@ def test_schema_is_created_on_a_real_sqlite_file_and_creating_it_again_changes_n
         assert connection.execute("SELECT count(*) FROM steps").fetchone() == (4,)
 
 
-def test_a_stored_chat_comes_back_with_its_follow_up_context_source_and_numbering(tmp_path: Path) -> None:
+def test_a_stored_chat_comes_back_with_its_follow_up_context_and_source(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'h.db'}"
     _run(history.create_schema(url))
     layer = history.HistoryDataLayer(conninfo=url, storage_provider=history.InlineStorage())
@@ -122,8 +122,8 @@ def test_a_stored_chat_comes_back_with_its_follow_up_context_source_and_numberin
     assert thread["steps"][0]["tags"] == ["kept as JSON"]
 
     state = history.resumed_state(thread["steps"])
-    assert state.history == [Turn(FIRST_QUESTION, CLAIM)]  # the error message is not part of the context
-    assert state.cited == 2  # the next source shown will be [3]
+    assert state.history == [Turn(FIRST_QUESTION, CLAIM)]  # neither the lookup nor the error is part of the context
+    assert state.message_ids == [thread["steps"][1]["id"]]  # where its regenerate button goes back
 
     [element] = thread["elements"]
     assert element["name"] == "[1]"
@@ -136,18 +136,18 @@ def test_a_stored_chat_comes_back_with_its_follow_up_context_source_and_numberin
 
 def test_resumed_state_follows_message_order_and_ignores_what_is_not_an_answer() -> None:
     steps = [
-        {"type": "assistant_message", "createdAt": "2026-01-01T10:05:00Z",
-         "metadata": json.dumps(history.turn_metadata(Turn("second?", "B"), 3))},
+        {"id": "b", "type": "assistant_message", "createdAt": "2026-01-01T10:05:00Z",
+         "metadata": json.dumps(history.turn_metadata(Turn("second?", "B")))},
         {"type": "user_message", "createdAt": "2026-01-01T10:00:00Z", "metadata": {"turn": {"question": "x"}}},
-        {"type": "assistant_message", "createdAt": "2026-01-01T10:01:00Z",
-         "metadata": history.turn_metadata(Turn("first?", "A"), 1)},
+        {"id": "a", "type": "assistant_message", "createdAt": "2026-01-01T10:01:00Z",
+         "metadata": history.turn_metadata(Turn("first?", "A"))},
         {"type": "assistant_message", "createdAt": "2026-01-01T10:06:00Z", "metadata": "not json"},
-        {"type": "tool", "createdAt": "2026-01-01T10:04:00Z", "metadata": {"cited": 99}},
+        {"type": "tool", "createdAt": "2026-01-01T10:04:00Z", "metadata": {"turn": {"question": "q", "answer": "x"}}},
     ]
     state = history.resumed_state(steps)
     assert state.history == [Turn("first?", "A"), Turn("second?", "B")]
-    assert state.cited == 3
-    assert history.resumed_state([]) == history.ResumedState([], 0)
+    assert state.message_ids == ["a", "b"]
+    assert history.resumed_state([]) == history.ResumedState([], [])
 
 
 def test_a_thread_id_that_is_not_a_uuid_is_never_stored(tmp_path: Path) -> None:
@@ -376,11 +376,14 @@ def stored_answers(database: Path) -> list[tuple[str, dict[str, Any]]]:
     return [(thread, json.loads(metadata or "{}")) for thread, metadata in rows]
 
 
-def wait_stored(database: Path, count: int, key: str = history.TURN_META) -> list[tuple[str, dict[str, Any]]]:
-    """Wait until ``count`` replies whose metadata has ``key`` are in the database (writes are asynchronous)."""
+def wait_stored(
+    database: Path, count: int, key: str | None = history.TURN_META
+) -> list[tuple[str, dict[str, Any]]]:
+    """Wait until ``count`` replies whose metadata has ``key`` (any reply: None) are in the database (writes are
+    asynchronous)."""
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
-        answers = [a for a in stored_answers(database) if key in a[1]] if database.exists() else []
+        answers = [a for a in stored_answers(database) if key is None or key in a[1]] if database.exists() else []
         if len(answers) >= count:
             return answers
         time.sleep(0.2)
@@ -427,7 +430,7 @@ def test_a_chat_survives_a_server_crash_and_answers_follow_ups_with_its_context(
         assert quote and quote in load_article(SEED).text, panel
 
         follow_up = tab.ask(FOLLOW_UP)
-        assert follow_up.startswith(CLAIM) and "[2]" in follow_up and "[1]" not in follow_up, follow_up
+        assert follow_up.startswith(CLAIM) and "[1]" in follow_up and "[2]" not in follow_up, follow_up  # its own
         assert tab.page.locator('[data-step-type="tool"]', has_text="Reformulation de la question").count() == 1
         assert tab.page.locator('[data-step-type="user_message"]').count() == 2  # the reopened chat, continued
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -468,7 +471,7 @@ def test_without_sign_in_each_browser_keeps_its_chats_through_a_reload_and_sees_
         tab.wait_chat(seen)
         quote = first_quote([load_article(SEED).text])
         assert quote and "Found word for word" in tab.ask(f"/lookup {quote}")
-        [(thread_id, _)] = wait_stored(tmp_path / "chat-history.db", 1, key=history.CITED_META)
+        [(thread_id, _)] = wait_stored(tmp_path / "chat-history.db", 1, key=None)
         with sqlite3.connect(tmp_path / "chat-history.db") as connection:
             [(owner,)] = connection.execute(
                 'SELECT u.identifier FROM threads t JOIN users u ON u.id = t."userId" WHERE t.id = ?', (thread_id,)
@@ -549,6 +552,72 @@ def test_a_reload_during_an_answer_comes_back_to_the_chat(
         # The chat goes on: a new question is answered in it.
         assert tab.ask(FIRST_QUESTION).startswith(CLAIM)
         assert tab.page.url == thread_url
+    finally:
+        context.close()
+        server.stop()
+        llm.shutdown()
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_feedback_and_regenerated_answers_are_kept_with_the_chat_through_a_reload(
+    tmp_path: Path, child_env: Callable[..., dict[str, str]], browser: Any
+) -> None:
+    llm = ThreadingHTTPServer(("127.0.0.1", 0), RecordingLLM)
+    threading.Thread(target=llm.serve_forever, daemon=True).start()
+    env = child_env(
+        ASSISTANT_STORE_DIR=str(tmp_path / "store"),
+        ASSISTANT_LLM_BASE_URL=f"http://127.0.0.1:{llm.server_address[1]}/v1",
+    )
+    ingest_seed(env, tmp_path)
+    database = tmp_path / "chat-history.db"
+    server = Served(tmp_path, env)
+    context = browser.new_context(locale="fr-FR", viewport={"width": 1280, "height": 900})
+    answers = '[data-step-type="assistant_message"]'
+    try:
+        server.start()
+        tab = Tab(context)
+        seen = tab.chat_starts()
+        tab.page.goto(server.url)
+        tab.wait_chat(seen)
+        assert tab.ask(FIRST_QUESTION).startswith(CLAIM)
+
+        # Feedback with a comment, through Chainlit's own buttons.
+        tab.page.locator(answers).first.locator("button:has(svg.lucide-thumbs-up)").click()
+        tab.page.locator('[role="dialog"] textarea').fill("source utile")
+        tab.page.locator('[role="dialog"] button', has_text="Envoyer le commentaire").click()
+
+        # Regenerate: the question again, then a new answer with its own sources, copy and feedback buttons.
+        tab.page.locator(answers).first.locator("button", has_text="Régénérer").click()
+        tab.page.wait_for_function(f"() => document.querySelectorAll('{answers} a.element-link').length >= 4")
+        tab.page.wait_for_selector("#stop-button", state="detached", timeout=60_000)
+        assert tab.page.locator('[data-step-type="user_message"]').all_inner_texts() == [FIRST_QUESTION] * 2
+        again = tab.page.locator(answers).last
+        assert again.locator(".message-content").inner_text().startswith(f"{CLAIM} [1]")
+        assert again.locator("svg.lucide-copy").count() == 1 and again.locator("svg.lucide-thumbs-up").count() == 1
+        stored = wait_stored(database, 2)
+        thread_id = stored[0][0]
+        with sqlite3.connect(database) as connection:
+            assert connection.execute('SELECT value, comment FROM feedbacks WHERE "threadId" = ?',
+                                      (thread_id,)).fetchall() == [(1, "source utile")]
+
+        # After a reload: both answers, the feedback shown on the first, and each can be regenerated again.
+        tab.page.reload()
+        tab.wait_chat(seen + 1)
+        tab.page.wait_for_function(f"() => document.querySelectorAll('{answers} a.element-link').length >= 4",
+                                   timeout=30_000)
+        assert tab.page.url.endswith(f"/thread/{thread_id}")
+        first, second = tab.page.locator(answers).all()
+        assert first.locator("svg.lucide-message-circle").count() == 1  # the kept comment's button
+        assert second.locator("svg.lucide-message-circle").count() == 0
+        regenerate = tab.page.locator(answers).locator("button", has_text="Régénérer")
+        tab.page.wait_for_function(
+            "() => [...document.querySelectorAll('button')].filter(b => b.innerText.includes('Régénérer')).length == 2",
+            timeout=10_000,
+        )
+        regenerate.first.click()
+        tab.page.wait_for_function(f"() => document.querySelectorAll('{answers}').length == 3", timeout=60_000)
+        assert len(wait_stored(database, 3)) == 3
     finally:
         context.close()
         server.stop()

@@ -54,8 +54,8 @@ log = logging.getLogger("assistant.chat.app")
 offline_page.install()
 
 HISTORY_KEY = "history"
-#: How many sources this chat has shown: markers are numbered across the conversation (see assistant.chat.view).
-CITED_KEY = "cited"
+#: The action under each answer that asks its question again.
+REGENERATE = "regenerate"
 _DONE = object()
 
 
@@ -254,17 +254,18 @@ async def set_starters(user: Any = None, language: str | None = None) -> list[cl
 async def start_chat() -> None:
     """A new chat starts with an empty history and offers the citation-lookup command."""
     cl.user_session.set(HISTORY_KEY, [])
-    cl.user_session.set(CITED_KEY, 0)
     await _offer_lookup()
 
 
 @cl.on_chat_resume
 async def resume_chat(thread: ThreadDict) -> None:
-    """A reopened chat goes on where it stopped: same follow-up context, sources numbered after the last one."""
+    """A reopened chat goes on where it stopped: same follow-up context, and each answer can be regenerated again
+    (Chainlit does not store actions, so they are sent anew)."""
     state = chat_history.resumed_state(thread.get("steps") or [])
     cl.user_session.set(HISTORY_KEY, state.history)
-    cl.user_session.set(CITED_KEY, state.cited)
     await _offer_lookup()
+    for turns, (message_id, turn) in enumerate(zip(state.message_ids, state.history, strict=True)):
+        await _regenerate_action(turn.question, turns).send(for_id=message_id)
 
 
 async def _offer_lookup() -> None:
@@ -299,18 +300,51 @@ async def on_message(message: cl.Message) -> None:
         added = await _add_articles(files, [url] if url else [], pasted)
         if not added or url or pasted or not text.strip():
             return
+    await _answer_in_chat(text, len(cl.user_session.get(HISTORY_KEY) or []))
+
+
+@cl.action_callback(REGENERATE)
+async def regenerate(action: cl.Action) -> None:
+    """Ask an answer's question again, with the follow-up context it had, under a copy of the question: the new
+    answer is saved in the chat like any other and the earlier one stays. The model runs at temperature 0, so the
+    same articles give the same answer; it is for after a failure or after articles were added or removed."""
+    question = action.payload.get("question")
+    turns = action.payload.get("turns")
+    if not isinstance(question, str) or not isinstance(turns, int):
+        return
+    session = cl.context.session
+    author = session.user.identifier if session.user else "User"
+    # Chainlit runs an action inside its HTTP request, not as the chat's task, and outside the "run" step it opens
+    # for a typed message. Both are made here as Chainlit makes them, so the page shows the answer running, its
+    # stop button cancels it, and the answer gets its copy and feedback buttons.
+    await cl.context.emitter.task_start()
+    try:
+        asked = cl.Message(content=question, type="user_message", author=author)
+        await asked.send()
+        async with cl.Step(name="on_message", type="run", parent_id=asked.id):
+            session.current_task = asyncio.ensure_future(_answer_in_chat(question, turns))
+            with contextlib.suppress(asyncio.CancelledError):
+                await session.current_task
+    finally:
+        await cl.context.emitter.task_end()
+
+
+async def _answer_in_chat(question: str, turns: int) -> None:
+    """Answer with the first ``turns`` exchanges of the chat as follow-up context; the exchange joins the chat's."""
     history: list[Turn] = cl.user_session.get(HISTORY_KEY) or []
-    answer = await _answer(text, history)
-    if answer is not None:
-        cl.user_session.set(HISTORY_KEY, [*history, Turn(answer.question, answer.answer)])
+    answer = await _answer(question, history[:turns], turns)
+    if answer is not None:  # the chat's history as it is now: another answer may have joined it meanwhile
+        now: list[Turn] = cl.user_session.get(HISTORY_KEY) or []
+        cl.user_session.set(HISTORY_KEY, [*now, Turn(answer.question, answer.answer)])
 
 
 # --------------------------------------------------------------------------------------------------------------
 # Answering
 
 
-async def _answer(question: str, history: list[Turn]) -> Answer | None:
-    """Stream one answer into a message, then replace it with the verified answer and its sources."""
+async def _answer(question: str, history: list[Turn], turns: int) -> Answer | None:
+    """Stream one answer into a message, then replace it with the verified answer and its sources. The answer, and
+    a failure too, can be regenerated (``turns``: how much of the chat's history it was asked with)."""
     language = answer_language(question, get_settings().answer_language)
     message = cl.Message(content="")
     stop = threading.Event()
@@ -329,23 +363,35 @@ async def _answer(question: str, history: list[Turn]) -> Answer | None:
     except USER_ERRORS as error:  # expected (no store, LLM down, reply cut off): said in the user's words, no traceback
         log.warning("no answer: %s", error)
         message.content = view.error_markdown(view.failure_reason(error, language), language)
+        message.actions = [_regenerate_action(question, turns)]
         await message.send()
         return None
     except Exception as error:
         log.exception("answer failed")
         message.content = view.error_markdown(view.failure_reason(error, language), language)
+        message.actions = [_regenerate_action(question, turns)]
         await message.send()
         return None
     if answer is None:
         return None
-    offset = cl.user_session.get(CITED_KEY) or 0
-    panels = view.answer_panels(answer, offset)
-    message.content = view.answer_markdown(answer, offset)
-    message.elements = _elements(panels)
-    message.metadata = chat_history.turn_metadata(Turn(answer.question, answer.answer), offset + len(panels))
+    message.content = view.answer_markdown(answer)
+    message.elements = _elements(view.answer_panels(answer))
+    message.metadata = chat_history.turn_metadata(Turn(answer.question, answer.answer))
+    message.actions = [_regenerate_action(question, turns)]
     await message.send()
-    cl.user_session.set(CITED_KEY, offset + len(panels))
     return answer
+
+
+def _regenerate_action(question: str, turns: int) -> cl.Action:
+    """The button under an answer that asks its question again (see :func:`regenerate`)."""
+    labels = CATALOGUE[_ui_language()]
+    return cl.Action(
+        name=REGENERATE,
+        payload={"question": question, "turns": turns},
+        label=labels["regenerate"],
+        tooltip=labels["regenerate_tip"],
+        icon="refresh-cw",
+    )
 
 
 async def _show_step(step: Step, language: Language) -> None:
@@ -452,11 +498,8 @@ async def _lookup(text: str) -> None:
         log.exception("lookup failed")
         await cl.Message(content=view.error_markdown(view.failure_reason(error, lang), lang)).send()
         return
-    offset = cl.user_session.get(CITED_KEY) or 0
-    content, panels = view.lookup_markdown(result, lang, offset)
-    metadata = chat_history.cited_metadata(offset + len(panels))
-    await cl.Message(content=content, elements=_elements(panels), metadata=metadata).send()
-    cl.user_session.set(CITED_KEY, offset + len(panels))
+    content, panels = view.lookup_markdown(result, lang)
+    await cl.Message(content=content, elements=_elements(panels)).send()
 
 
 # --------------------------------------------------------------------------------------------------------------

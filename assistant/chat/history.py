@@ -6,8 +6,8 @@ the store directory, so the history follows the articles it talks about; ``ASSIS
 SQLAlchemy URL with an async driver (Chainlit's queries are written for SQLite and PostgreSQL).
 
 A resumed chat must answer follow-ups as if it had never stopped. The follow-up context (the earlier questions and
-the plain answers, before escaping and markers) and the number of sources already shown are written into each
-message's metadata when it is sent, so :func:`resumed_state` rebuilds them from the stored messages alone: nothing
+the plain answers, before escaping and markers) is written into each answer's metadata when it is sent, so
+:func:`resumed_state` rebuilds it from the stored messages alone: nothing
 depends on Chainlit persisting the session at disconnect, which a killed server never does.
 """
 
@@ -36,9 +36,8 @@ from assistant.errors import UserError
 from assistant.settings import Settings
 
 HISTORY_FILE = "chat-history.db"
-#: Metadata keys of a sent message: the exchange it completes, and how many sources the chat has shown after it.
+#: Metadata key of an answer: the exchange it completes.
 TURN_META = "turn"
-CITED_META = "cited"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
@@ -122,10 +121,11 @@ _TYPES = {
 
 @dataclass(frozen=True)
 class ResumedState:
-    """What a resumed chat needs to go on: its follow-up history and the number of sources already shown."""
+    """What a resumed chat needs to go on: its follow-up history, and the id of the message of each exchange (to give
+    it its regenerate button again)."""
 
     history: list[Turn]
-    cited: int
+    message_ids: list[str]
 
 
 def history_url(settings: Settings) -> str:
@@ -280,20 +280,15 @@ def is_uuid(value: str) -> bool:
         return False
 
 
-def turn_metadata(turn: Turn, cited: int) -> dict[str, Any]:
-    """The metadata of an answer: the exchange (for follow-ups after a resume) and the sources shown so far."""
-    return {TURN_META: {"question": turn.question, "answer": turn.answer}, CITED_META: cited}
-
-
-def cited_metadata(cited: int) -> dict[str, Any]:
-    """The metadata of a lookup reply: it shows a source, so it moves the numbering on."""
-    return {CITED_META: cited}
+def turn_metadata(turn: Turn) -> dict[str, Any]:
+    """The metadata of an answer: the exchange, for follow-ups after a resume."""
+    return {TURN_META: {"question": turn.question, "answer": turn.answer}}
 
 
 def resumed_state(steps: Iterable[Mapping[str, Any]]) -> ResumedState:
-    """The follow-up history and source count of a stored chat, from its messages' metadata, in order."""
+    """The follow-up history of a stored chat and its answers' message ids, from its messages' metadata, in order."""
     history: list[Turn] = []
-    cited = 0
+    message_ids: list[str] = []
     for step in sorted(steps, key=lambda s: str(s.get("createdAt") or "")):
         if step.get("type") != "assistant_message":
             continue
@@ -301,10 +296,8 @@ def resumed_state(steps: Iterable[Mapping[str, Any]]) -> ResumedState:
         turn = metadata.get(TURN_META)
         if isinstance(turn, dict) and isinstance(turn.get("question"), str) and isinstance(turn.get("answer"), str):
             history.append(Turn(turn["question"], turn["answer"]))
-        count = metadata.get(CITED_META)
-        if isinstance(count, int) and not isinstance(count, bool):
-            cited = max(cited, count)
-    return ResumedState(history, cited)
+            message_ids.append(str(step.get("id")))
+    return ResumedState(history, message_ids)
 
 
 def _decode(row: Any, keys: tuple[str, ...]) -> None:

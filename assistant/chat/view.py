@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from assistant.answer.answers import Answer, Citation
-from assistant.answer.render import CLAIM_SEPARATOR
 from assistant.errors import USER_ERRORS
 from assistant.quotes.lookup import LookupResult
 from assistant.text.catalogue import CATALOGUE
@@ -64,44 +63,77 @@ def marker(n: int) -> str:
     return f"[{n}]"
 
 
-def answer_markdown(answer: Answer, offset: int = 0) -> str:
-    """The verified answer: escaped claims, each followed by its markers; the refusal and a link if it abstained.
+def answer_markdown(answer: Answer) -> str:
+    """The verified answer: escaped claims, each followed by its markers, ended by a full stop; then the list of
+    its sources. A refusal names the nearest passage as [1].
 
-    Markers are numbered from ``offset + 1``: Chainlit 2.12 opens the side panel with every side element of the
-    chat after each answer, so numbering sources across the conversation keeps each one distinct there.
+    Each answer numbers its sources from [1]: Chainlit resolves a marker among its own message's elements only.
     """
     labels = CATALOGUE[answer.language]
     colon = " :" if answer.language == "fr" else ":"
     if answer.claims:
-        body = CLAIM_SEPARATOR.join(
-            f"{escape_markdown(claim.text)} {' '.join(marker(n + offset) for n in claim.citations)}".strip()
+        separator = " ; " if answer.language == "fr" else "; "
+        body = separator.join(
+            f"{escape_markdown(claim.text.strip())} {' '.join(marker(n) for n in claim.citations)}".strip()
             for claim in answer.claims
         )
+        if not _ends_sentence(answer.claims[-1].text):
+            body += "."
+        body += "\n\n" + sources_markdown(answer.citations, answer.language)
     else:
         body = escape_markdown(answer.answer.strip())
         if answer.abstained and answer.retrieved:
-            body += f"\n\n{labels['nearest']}{colon} {marker(offset + 1)}"
+            body += f"\n\n{labels['nearest']}{colon} {marker(1)}"
     if answer.notice:
         body += f"\n\n*{labels['notice']}{colon} {escape_markdown(answer.notice)}*"
     return body
 
 
-def answer_panels(answer: Answer, offset: int = 0) -> list[SidePanel]:
+def sources_markdown(citations: Sequence[Citation], language: Language) -> str:
+    """The compact list under an answer: each marker with its quote, the article's title and where the quote is,
+    so the answer reads (and copies) with its evidence without opening a panel."""
+    lines = [f"**{CATALOGUE[language]['sources']}**", ""]
+    for citation in citations:
+        quote = _quoted(shown_quote(citation.quote), language)
+        where = _where("", citation.section if citation.section != citation.title else "", citation.paragraph,
+                       language, citation.page)
+        title = f"*{escape_markdown(citation.title)}*" if citation.title else ""
+        place = " · ".join(part for part in (title, where) if part)
+        lines.append(f"- {marker(citation.n)} {quote} — {place}")
+    return "\n".join(lines)
+
+
+def shown_quote(quote: str) -> str:
+    """The quote without a quotation mark left open or closed at its ends: a sentence cut out of a longer quotation
+    keeps the article's « at its start (or » at its end) without its pair, which reads as a stray mark."""
+    text = quote.strip()
+    for opening, closing in (("«", "»"), ("“", "”"), ('"', '"')):
+        if opening == closing:
+            if text.count(opening) % 2:
+                text = text[1:] if text.startswith(opening) else text[:-1] if text.endswith(opening) else text
+            continue
+        if text.startswith(opening) and text.count(opening) > text.count(closing):
+            text = text[1:]
+        if text.endswith(closing) and text.count(closing) > text.count(opening):
+            text = text[:-1]
+    return text.strip()
+
+
+def answer_panels(answer: Answer) -> list[SidePanel]:
     """One side panel per citation (numbered like :func:`answer_markdown`), or the nearest passage if abstained."""
     if answer.claims:
-        return [
-            SidePanel(marker(c.n + offset), citation_markdown(c, answer.language, c.n + offset))
-            for c in answer.citations
-        ]
+        return [SidePanel(marker(c.n), citation_markdown(c, answer.language)) for c in answer.citations]
     if answer.abstained and answer.retrieved:
-        return [SidePanel(marker(offset + 1), passage_markdown(answer.retrieved[0], answer.language, offset + 1))]
+        return [SidePanel(marker(1), passage_markdown(answer.retrieved[0], answer.language, 1))]
     return []
 
 
-def citation_markdown(citation: Citation, language: Language, number: int | None = None) -> str:
-    """The cited passage with the quote in bold, under the article title, its section and paragraph number."""
-    start = citation.start - citation.passage_start
-    end = citation.end - citation.passage_start
+def citation_markdown(citation: Citation, language: Language) -> str:
+    """The cited passage with the quote in bold (without a stray quotation mark at its ends, see
+    :func:`shown_quote`), under the article title, its section and paragraph number."""
+    shown = shown_quote(citation.quote)
+    start = citation.start - citation.passage_start + citation.quote.index(shown)
+    end = start + len(shown)
     return _panel(
         citation.title,
         citation.section,
@@ -109,7 +141,7 @@ def citation_markdown(citation: Citation, language: Language, number: int | None
         citation.passage_text,
         (start, end),
         language,
-        number,
+        citation.n,
         page=citation.page,
     )
 
@@ -121,7 +153,7 @@ def passage_markdown(passage: Passage, language: Language, number: int | None = 
     )
 
 
-def lookup_markdown(result: LookupResult, language: Language, offset: int = 0) -> tuple[str, list[SidePanel]]:
+def lookup_markdown(result: LookupResult, language: Language) -> tuple[str, list[SidePanel]]:
     """The lookup reply: what kind of match, where, the original text, who speaks; and its source panel."""
     labels = CATALOGUE[language]
     colon = " :" if language == "fr" else ":"
@@ -130,7 +162,7 @@ def lookup_markdown(result: LookupResult, language: Language, offset: int = 0) -
     score = f"{result.score:.2f}".replace(".", "," if language == "fr" else ".")
     where = _where(result.title, result.section, result.paragraph, language)
     lines = [
-        f"**{labels[result.kind].format(score=score)}** {marker(offset + 1)}",
+        f"**{labels[result.kind].format(score=score)}** {marker(1)}",
         "",
         where,
         "",
@@ -156,9 +188,9 @@ def lookup_markdown(result: LookupResult, language: Language, offset: int = 0) -
         result.paragraph_text,
         (start, start + len(result.quote)),
         language,
-        offset + 1,
+        1,
     )
-    return "\n".join(lines), [SidePanel(marker(offset + 1), panel)]
+    return "\n".join(lines), [SidePanel(marker(1), panel)]
 
 
 def steps_label(name: str, language: Language) -> str:
@@ -228,6 +260,18 @@ def _panel(
         body = f"{escape_markdown(before)}**{escape_markdown(quote)}**{escape_markdown(after)}"
     quoted = "\n".join(f"> {line}" for line in body.split("\n"))
     return "\n\n".join(part for part in (header, where, quoted) if part)
+
+
+def _quoted(text: str, language: Language) -> str:
+    """Escaped text between the language's quotation marks, unless the article's own marks already enclose it."""
+    if any(text.startswith(o) and text.endswith(c) for o, c in (("«", "»"), ("“", "”"), ('"', '"'))):
+        return escape_markdown(text)
+    opening, closing = ("« ", " »") if language == "fr" else ("“", "”")
+    return f"{opening}{escape_markdown(text)}{closing}"
+
+
+def _ends_sentence(text: str) -> bool:
+    return text.rstrip().endswith((".", "!", "?", "…", "»", "”", '"'))
 
 
 def _where(title: str, section: str, paragraph: int, language: Language, page: int | None = None) -> str:

@@ -81,6 +81,9 @@ CATALOGUE: dict[Language, dict[str, str]] = {
         "why_other": "{detail}",
         "welcome_articles": "Articles chargés",
         "this_browser": "Ce navigateur",
+        "sources": "Sources",
+        "regenerate": "Régénérer",
+        "regenerate_tip": "Reposer la même question aux articles chargés maintenant",
         "welcome_none": "Aucun article n'est chargé.",
         "welcome_added": "ajouté le {date}",
         "welcome_how": "Pour ajouter un article, déposez un fichier (.txt, .md, .html, .pdf) dans le chat, "
@@ -153,6 +156,9 @@ CATALOGUE: dict[Language, dict[str, str]] = {
         "why_other": "{detail}",
         "welcome_articles": "Loaded articles",
         "this_browser": "This browser",
+        "sources": "Sources",
+        "regenerate": "Regenerate",
+        "regenerate_tip": "Ask the same question again of the articles loaded now",
         "welcome_none": "No article is loaded.",
         "welcome_added": "added {date}",
         "welcome_how": "To add an article, drop a file (.txt, .md, .html, .pdf) in the chat, attach it with the "
