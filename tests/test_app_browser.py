@@ -358,6 +358,15 @@ def test_llm_down_is_a_clear_message_and_the_chat_recovers(
 
         fake = ThreadingHTTPServer(("127.0.0.1", llm_port), _FakeLLM)
         threading.Thread(target=fake.serve_forever, daemon=True).start()
+        # The failed answer's regenerate button asks the question again, now answered with its source.
+        _last_message(tab).locator("button", has_text="Régénérer").click()
+        tab.page.wait_for_function(
+            """() => [...document.querySelectorAll('[data-step-type="assistant_message"]')].pop()
+                     .querySelector('a.element-link')""", timeout=60_000)
+        user_messages = tab.page.locator('[data-step-type="user_message"]').all_inner_texts()
+        assert user_messages == ["Qui a signé le communiqué ?"] * 2
+        assert _last_message(tab).inner_text().startswith("Les forces russes et maliennes [1]")
+        tab.page.wait_for_selector("#stop-button", state="detached", timeout=30_000)
         huge = "Qui a signé le communiqué ? " + "x" * 100_000
         back = _ask(tab, huge)
         assert back.text.startswith("Les forces russes et maliennes") and "[1]" in back.text, back.text

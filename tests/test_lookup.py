@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from assistant.chat.view import lookup_markdown
 from assistant.cli import main
 from assistant.quotes.attribution import attribute
 from assistant.quotes.lookup import LookupResult, lookup, lookup_in_store
@@ -106,10 +108,13 @@ def test_the_communique_quote_is_attributed_to_its_signatory(seed: Article) -> N
         result = lookup(pasted, [seed])
         assert result.attribution is not None, pasted
         speaker = result.attribution.speaker
-        assert speaker.startswith("un communiqué signé Mohamed Elmaouloud Ramadane, porte-parole")
+        assert speaker.startswith("Mohamed Elmaouloud Ramadane, porte-parole")  # the signatory, not the paper
         assert "(CSP-DPA)" in speaker
         cue = result.attribution
         assert seed.text[cue.cue_start : cue.cue_end] == cue.cue and cue.cue.startswith("dit un communiqué")
+        shown = re.sub(r"\\(.)", r"\1", lookup_markdown(result, "fr")[0])
+        assert "**Qui parle** : Mohamed Elmaouloud Ramadane, porte-parole" in shown
+        assert shown.endswith("(CSP-DPA) (« dit un communiqué signé … »)")  # the reporting words, name cut out
 
 
 def test_the_message_to_the_ukrainians_is_attributed_to_a_csp_dpa_spokesperson(seed: Article) -> None:

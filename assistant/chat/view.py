@@ -64,8 +64,8 @@ def marker(n: int) -> str:
 
 
 def answer_markdown(answer: Answer) -> str:
-    """The verified answer: escaped claims, each followed by its markers, ended by a full stop; then the list of
-    its sources. A refusal names the nearest passage as [1].
+    """The verified answer: escaped claims, each followed by its markers, ended by a full stop; any notice; then the
+    list of its sources. A refusal names the nearest passage as [1].
 
     Each answer numbers its sources from [1]: Chainlit resolves a marker among its own message's elements only.
     """
@@ -79,13 +79,14 @@ def answer_markdown(answer: Answer) -> str:
         )
         if not _ends_sentence(answer.claims[-1].text):
             body += "."
-        body += "\n\n" + sources_markdown(answer.citations, answer.language)
     else:
         body = escape_markdown(answer.answer.strip())
         if answer.abstained and answer.retrieved:
             body += f"\n\n{labels['nearest']}{colon} {marker(1)}"
     if answer.notice:
         body += f"\n\n*{labels['notice']}{colon} {escape_markdown(answer.notice)}*"
+    if answer.claims:
+        body += "\n\n" + sources_markdown(answer.citations, answer.language)
     return body
 
 
@@ -173,8 +174,7 @@ def lookup_markdown(result: LookupResult, language: Language) -> tuple[str, list
     ]
     if result.attribution:
         speaker, cue = result.attribution.speaker, result.attribution.cue
-        # the reporting words are worth showing when they say more than the name ("écrit-il sur X")
-        said = f" (« {escape_markdown(cue)} »)" if speaker not in cue else ""
+        said = _reporting_words(speaker, cue)
         lines.append(f"**{labels['speaker']}**{colon} {escape_markdown(speaker)}{said}")
     else:
         lines.append(f"*{labels['no_speaker']}*")
@@ -191,6 +191,15 @@ def lookup_markdown(result: LookupResult, language: Language) -> tuple[str, list
         1,
     )
     return "\n".join(lines), [SidePanel(marker(1), panel)]
+
+
+def _reporting_words(speaker: str, cue: str) -> str:
+    """The article's reporting words, shown after the speaker when they say more than a verb: "écrit-il sur X",
+    "dit un communiqué signé …" (the speaker's name, already shown, cut out); nothing for "a déclaré X"."""
+    if speaker not in cue:
+        return f" (« {escape_markdown(cue)} »)"
+    head = cue[: cue.index(speaker)].strip()
+    return f" (« {escape_markdown(head)} … »)" if len(head.split()) > 2 else ""
 
 
 def steps_label(name: str, language: Language) -> str:

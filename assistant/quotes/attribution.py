@@ -3,7 +3,8 @@
 News articles attribute quotes with a handful of fixed constructions, and a rule that recognises them is exact,
 explainable and instant, where a 1.5B model guesses. The constructions handled (French first, a few English):
 
-* after the closing guillemet: ``« ... », dit un communiqué signé X, porte-parole de Y.``, ``», a déclaré X.``,
+* after the closing guillemet: ``« ... », dit un communiqué signé X, porte-parole de Y.`` (X and his role
+  speak: a signed document speaks for its signatory), ``», a déclaré X.``,
   ``», selon X.``, ``», a-t-il ajouté.``, ``», se conclut ce message.``;
 * an incise inside the quote: ``« Chers amis, écrit-il sur X. Nous ... »``, ``« ..., a déclaré le ministre, ... »``;
 * before the opening guillemet, in the same or the previous sentence: ``X a déclaré : « ... »``, ``selon X, « ... »``;
@@ -46,6 +47,11 @@ _SUBJECT_VERB = re.compile(
     rf"\s(?:a|ont|avait|avaient)\s+(?:{REPORTING_VERBS_PAST})\b|\s(?:{REPORTING_VERBS_PRESENT})\s*:", re.IGNORECASE
 )
 _SELON = re.compile(r"\b(?:selon|d['’]après|according to)\s+(?P<np>[^,.;:«»()]+)", re.IGNORECASE)
+#: A signed document as the speaker ("un communiqué signé X", "a statement signed by X"): X is who speaks.
+_SIGNED = re.compile(
+    rf"^(?:{DETERMINERS}\s+)?[\w-]+(?:\s+[\w-]+)?\s+(?:signée?s?|signed)\s+(?:par\s+|by\s+)?(?P<signer>\S.*)$",
+    re.IGNORECASE | re.DOTALL,
+)
 _DEMONSTRATIVE = re.compile(r"^(?:ce|cet|cette|ces|this|that)\s+(?P<noun>[\w-]+)", re.IGNORECASE)
 #: Words that end a noun phrase: verbs (auxiliaries, modals, pronominal forms, reporting verbs) and relatives.
 _NP_STOP = (
@@ -200,7 +206,8 @@ def _from_verb(text: str, verb: re.Match[str], limit: int, before: int) -> Attri
         rest_end = cut if cut > rest_start else rest_start + _MAX_SPEAKER
         noun_phrase = text[rest_start:rest_end]
     demonstrative = _DEMONSTRATIVE.match(noun_phrase)
-    speaker = noun_phrase
+    signed = _SIGNED.match(noun_phrase)
+    speaker = signed.group("signer") if signed else noun_phrase
     if demonstrative:
         speaker = _antecedent_speaker(text, demonstrative.group("noun"), before) or noun_phrase
     return Attribution(speaker, text[cue_start:rest_end], cue_start, rest_end)
