@@ -143,7 +143,7 @@ def test_first_quote_and_starters_follow_the_language() -> None:
     assert quote == "Nos forces ont anéanti ces colonnes de l’ennemi samedi."
     fr = chat_view.starters("fr", quote)
     en = chat_view.starters("en", quote)
-    assert fr[-1] == ("Qui a dit cette phrase ?", quote, "citation")
+    assert fr[-1] == ("Qui a dit « Nos forces ont anéanti ces… » ?", quote, "citation")  # what the click sends
     assert en[-1][2] == "lookup" and en[0][0] == "What is the article about?"
     assert chat_view.ui_language("fr-FR") == "fr" and chat_view.ui_language("de-DE") == "en"
 

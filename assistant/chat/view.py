@@ -32,6 +32,8 @@ _LEADING_SPACE = re.compile(r"(?<=\n)[ \t]+")
 #: The lookup command's id per UI language (shown on the composer's button), and every id accepted.
 LOOKUP_COMMAND: dict[Language, str] = {language: texts["lookup_id"] for language, texts in CATALOGUE.items()}
 LOOKUP_IDS = frozenset(LOOKUP_COMMAND.values())
+#: How many words of its sentence the quote-check starter shows.
+_PREVIEW_WORDS = 5
 
 
 @dataclass(frozen=True)
@@ -328,7 +330,10 @@ def starters(language: Language, quote: str | None) -> list[tuple[str, str, str 
         (texts["starter_quoted_label"], texts["starter_quoted"], None),
     ]
     if quote:
-        items.append((texts["starter_quote_check"], quote, LOOKUP_COMMAND[language]))
+        # the label shows the start of the sentence it will send, so the reader knows what the click asks
+        words = quote.split()
+        preview = " ".join(words[:_PREVIEW_WORDS]) + ("…" if len(words) > _PREVIEW_WORDS else "")
+        items.append((texts["starter_quote_check"].format(quote=preview), quote, LOOKUP_COMMAND[language]))
     return items
 
 
