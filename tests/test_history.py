@@ -186,6 +186,25 @@ def test_an_unusable_history_url_is_one_clear_error_without_its_password(tmp_pat
     assert str(tmp_path) in str(not_writable.value)
 
 
+def test_a_damaged_or_locked_history_is_said_with_the_way_out_and_left_as_it_is(tmp_path: Path) -> None:
+    damaged = tmp_path / "damaged.db"
+    garbage = b"SQLite format 3\x00" + bytes(range(256)) * 16
+    damaged.write_bytes(garbage)
+    with pytest.raises(UserError, match=r"not a database|malformed") as error:
+        _run(history.create_schema(f"sqlite+aiosqlite:///{damaged}"))
+    assert f"move {damaged} aside" in str(error.value) and "new, empty history" in str(error.value)
+    assert damaged.read_bytes() == garbage  # kept for whoever wants to repair it
+
+    busy = tmp_path / "busy.db"
+    with sqlite3.connect(busy, isolation_level=None, timeout=0) as holder:
+        holder.execute("CREATE TABLE other (x)")
+        holder.execute("BEGIN EXCLUSIVE")
+        with pytest.raises(UserError, match="locked") as locked:
+            _run(history.create_schema(f"sqlite+aiosqlite:///{busy}?timeout=0.2"))
+        holder.execute("ROLLBACK")
+    assert "another program is writing to it" in str(locked.value)
+
+
 # --------------------------------------------------------------------------------------------------------------
 # Slow: a real `assistant serve`, killed and started again, in Chromium
 
@@ -618,6 +637,92 @@ def test_feedback_and_regenerated_answers_are_kept_with_the_chat_through_a_reloa
         regenerate.first.click()
         tab.page.wait_for_function(f"() => document.querySelectorAll('{answers}').length == 3", timeout=60_000)
         assert len(wait_stored(database, 3)) == 3
+    finally:
+        context.close()
+        server.stop()
+        llm.shutdown()
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_a_locked_history_is_said_in_the_chat_which_goes_on_and_keeps_what_was_saved(
+    tmp_path: Path, child_env: Callable[..., dict[str, str]], browser: Any
+) -> None:
+    llm = ThreadingHTTPServer(("127.0.0.1", 0), RecordingLLM)
+    threading.Thread(target=llm.serve_forever, daemon=True).start()
+    database = tmp_path / "chat-history.db"
+    env = child_env(
+        ASSISTANT_STORE_DIR=str(tmp_path / "store"),
+        ASSISTANT_LLM_BASE_URL=f"http://127.0.0.1:{llm.server_address[1]}/v1",
+        ASSISTANT_HISTORY_URL=f"sqlite+aiosqlite:///{database}?timeout=1",  # SQLite waits 1 s for a lock, not 5
+    )
+    ingest_seed(env, tmp_path)
+    server = Served(tmp_path, env)
+    context = browser.new_context(locale="fr-FR", viewport={"width": 1280, "height": 900})
+    try:
+        server.start()
+        tab = Tab(context)
+        seen = tab.chat_starts()
+        tab.page.goto(server.url)
+        tab.wait_chat(seen)
+        assert tab.ask(FIRST_QUESTION).startswith(CLAIM)
+        [(thread_id, _)] = wait_stored(database, 1)
+
+        with sqlite3.connect(database, isolation_level=None) as holder:  # another program holds the database
+            holder.execute("BEGIN EXCLUSIVE")
+            assert tab.ask(FOLLOW_UP).startswith(CLAIM)  # the chat goes on
+            toast = tab.page.locator("[data-sonner-toast]", has_text="L'historique n'a pas pu être enregistré")
+            toast.wait_for(timeout=10_000)
+            holder.execute("ROLLBACK")
+        assert tab.page.locator("[data-sonner-toast]").count() == 1  # said once, not for every failed write
+
+        tab.page.goto(f"{server.url}/thread/{thread_id}")  # what was saved before the lock is all there
+        tab.wait_chat(seen + 1)
+        tab.page.wait_for_selector(f'[data-step-type="user_message"]:has-text("{FIRST_QUESTION}")', timeout=30_000)
+        assert tab.page.locator('[data-step-type="assistant_message"]').first.inner_text().startswith(CLAIM)
+        assert "Traceback" not in server.log.read_text()
+    finally:
+        context.close()
+        server.stop()
+        llm.shutdown()
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_two_tabs_on_one_chat_both_get_answers_and_the_chat_keeps_both(
+    tmp_path: Path, child_env: Callable[..., dict[str, str]], browser: Any
+) -> None:
+    llm = ThreadingHTTPServer(("127.0.0.1", 0), RecordingLLM)
+    threading.Thread(target=llm.serve_forever, daemon=True).start()
+    env = child_env(
+        ASSISTANT_STORE_DIR=str(tmp_path / "store"),
+        ASSISTANT_LLM_BASE_URL=f"http://127.0.0.1:{llm.server_address[1]}/v1",
+    )
+    ingest_seed(env, tmp_path)
+    database = tmp_path / "chat-history.db"
+    server = Served(tmp_path, env)
+    context = browser.new_context(locale="fr-FR", viewport={"width": 1280, "height": 900})
+    try:
+        server.start()
+        first = Tab(context)
+        first.page.goto(server.url)
+        first.wait_chat(0)
+        assert first.ask(FIRST_QUESTION).startswith(CLAIM)
+        [(thread_id, _)] = wait_stored(database, 1)
+        second = Tab(context)  # the same browser, the same chat, in a second tab
+        second.page.goto(f"{server.url}/thread/{thread_id}")
+        second.wait_chat(0)
+        assert second.ask(FOLLOW_UP).startswith(CLAIM)
+        assert first.ask("Et où ?").startswith(CLAIM)
+        assert {thread for thread, _ in wait_stored(database, 3)} == {thread_id}
+
+        first.page.reload()  # the chat holds the three exchanges, from both tabs, in the order they were asked
+        first.wait_chat(1)
+        first.page.wait_for_function(
+            "() => document.querySelectorAll('[data-step-type=\"user_message\"]').length == 3", timeout=30_000
+        )
+        asked = first.page.locator('[data-step-type="user_message"]').all_inner_texts()
+        assert asked == [FIRST_QUESTION, FOLLOW_UP, "Et où ?"]
     finally:
         context.close()
         server.stop()

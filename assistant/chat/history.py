@@ -38,6 +38,8 @@ from assistant.settings import Settings
 HISTORY_FILE = "chat-history.db"
 #: Metadata key of an answer: the exchange it completes.
 TURN_META = "turn"
+#: The chat's flag that it was told its history could not be written.
+_WARNED_KEY = "history_not_saved"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
@@ -175,9 +177,21 @@ async def create_schema(url: str) -> None:
                 await connection.execute(text(statement))
     except (SQLAlchemyError, OSError) as error:
         reason = str(getattr(error, "orig", None) or error).splitlines()[0]
-        raise UserError(f"cannot open the chat-history database {shown_url(url)} ({reason})") from error
+        raise UserError(
+            f"cannot open the chat-history database {shown_url(url)} ({reason}){_what_to_do(reason, parsed.database)}"
+        ) from error
     finally:
         await engine.dispose()
+
+
+def _what_to_do(reason: str, database: str | None) -> str:
+    """The way out of a damaged or busy SQLite history, said after the error; the file is never touched here."""
+    if "not a database" in reason or "malformed" in reason:
+        return (f"; move {database} aside (it is kept as it is) and start again: a new, empty history is created, "
+                "or set ASSISTANT_HISTORY_URL to another database")
+    if "locked" in reason:
+        return "; another program is writing to it: close it (or wait for it to finish) and start again"
+    return ""
 
 
 def _private_file(path: Path) -> None:
@@ -231,6 +245,9 @@ class HistoryDataLayer(SQLAlchemyDataLayer):
       query's input to UUIDs only.
     * SQLite cannot bind lists or dicts (message tags, modes, metadata), so they are stored as JSON text there and
       read back as lists and dicts.
+    * A statement that fails (the database locked by another program past SQLite's wait, or damaged) is only logged
+      by Chainlit, and the chat goes on unsaved without a word; the reader is told, once per chat (see
+      :func:`_warn_not_saved`).
     """
 
     async def update_thread(
@@ -253,7 +270,10 @@ class HistoryDataLayer(SQLAlchemyDataLayer):
                 key: json.dumps(value) if isinstance(value, list | dict) else value
                 for key, value in parameters.items()
             }
-        return await super().execute_sql(query, parameters)
+        result = await super().execute_sql(query, parameters)
+        if result is None:  # Chainlit's answer for a failed statement (a write gives its row count, a read a list)
+            await _warn_not_saved()
+        return result
 
     async def get_all_user_threads(
         self, user_id: str | None = None, thread_id: str | None = None
@@ -265,6 +285,27 @@ class HistoryDataLayer(SQLAlchemyDataLayer):
             for step in thread["steps"]:
                 _decode(step, ("tags", "metadata", "generation"))
         return threads
+
+
+async def _warn_not_saved() -> None:
+    """Tell the reader of the chat under way, in the page's language and once per chat, that the history could not
+    be written: the chat goes on, but a reload may not find what follows."""
+    from chainlit.context import ChainlitContextException, context
+    from chainlit.user_session import user_session
+
+    from assistant.chat.view import ui_language
+    from assistant.text.catalogue import CATALOGUE
+
+    try:
+        session = context.session
+    except ChainlitContextException:  # a request without a chat (a listing): the page has no chat to tell
+        return
+    if user_session.get(_WARNED_KEY):
+        return
+    user_session.set(_WARNED_KEY, True)
+    message = CATALOGUE[ui_language(getattr(session, "language", None))]["history_not_saved"]
+    with contextlib.suppress(Exception):  # the socket may be gone: nothing more to tell
+        await context.emitter.send_toast(message, "warning")
 
 
 def data_layer(settings: Settings) -> HistoryDataLayer:

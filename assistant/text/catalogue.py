@@ -82,6 +82,8 @@ CATALOGUE: dict[Language, dict[str, str]] = {
         "welcome_articles": "Articles chargés",
         "this_browser": "Ce navigateur",
         "sources": "Sources",
+        "history_not_saved": "L'historique n'a pas pu être enregistré (base de données verrouillée ou endommagée) : "
+        "la conversation continue, mais un rechargement pourrait ne pas la retrouver.",
         "regenerate": "Régénérer",
         "regenerate_tip": "Reposer la même question aux articles chargés maintenant",
         "welcome_none": "Aucun article n'est chargé.",
@@ -157,6 +159,8 @@ CATALOGUE: dict[Language, dict[str, str]] = {
         "welcome_articles": "Loaded articles",
         "this_browser": "This browser",
         "sources": "Sources",
+        "history_not_saved": "The chat history could not be saved (database locked or damaged): the chat goes on, "
+        "but a reload may not find it.",
         "regenerate": "Regenerate",
         "regenerate_tip": "Ask the same question again of the articles loaded now",
         "welcome_none": "No article is loaded.",
