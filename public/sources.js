@@ -5,7 +5,9 @@
 //    panel by itself whenever a message brings side elements, listing every source of the conversation (its
 //    MessagesContainer effect); on a phone that panel is a sheet over the answer. A panel that appears (or changes)
 //    without a click on a marker in the last moments is closed again.
-// 2. An answer's copy button copies what the reader sees: its text with the list of sources written out. Chainlit
+// 2. The few labels Chainlit writes in English whatever the language (hidden labels read by screen readers, button
+//    tooltips, the avatar's alt text) are said in French on a French page, and the page declares its language.
+// 3. An answer's copy button copies what the reader sees: its text with the list of sources written out. Chainlit
 //    copies the message's Markdown source, backslash escapes included; the text it hands to the clipboard is
 //    replaced by the rendered text of the message whose copy button was pressed.
 (() => {
@@ -39,7 +41,36 @@
       shown = null;
     }
   };
-  new MutationObserver(watch).observe(document.documentElement, { childList: true, subtree: true });
+  // The browser's first language, as the server reads it (assistant.chat.view.ui_language).
+  const french = (navigator.language || "").toLowerCase().startsWith("fr");
+  const FRENCH = {
+    Close: "Fermer",
+    "Close toast": "Fermer la notification",
+    "Toggle Sidebar": "Afficher ou masquer l'historique",
+    "Toggle theme": "Changer de thème",
+  };
+  const translate = () => {
+    document.documentElement.lang = french ? "fr" : "en";
+    if (!french) return;
+    for (const element of document.querySelectorAll(".sr-only")) {
+      const label = FRENCH[element.textContent];
+      if (label && element.children.length === 0) element.textContent = label;
+    }
+    for (const name of ["aria-label", "title"]) {
+      for (const element of document.querySelectorAll(`[${name}]`)) {
+        const label = FRENCH[element.getAttribute(name)];
+        if (label) element.setAttribute(name, label);
+      }
+    }
+    for (const image of document.querySelectorAll('img[alt^="Avatar for "]')) {
+      image.alt = "Avatar de " + image.alt.slice("Avatar for ".length);
+    }
+  };
+  new MutationObserver(() => {
+    watch();
+    translate();
+  }).observe(document.documentElement, { childList: true, subtree: true });
+  translate();
 
   const clipboard = navigator.clipboard;
   if (!clipboard) return;
