@@ -727,3 +727,53 @@ def test_two_tabs_on_one_chat_both_get_answers_and_the_chat_keeps_both(
         context.close()
         server.stop()
         llm.shutdown()
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_a_chat_resumed_after_its_article_was_removed_keeps_its_sources_and_answers_from_the_articles_now(
+    tmp_path: Path, child_env: Callable[..., dict[str, str]], browser: Any
+) -> None:
+    llm = ThreadingHTTPServer(("127.0.0.1", 0), RecordingLLM)
+    threading.Thread(target=llm.serve_forever, daemon=True).start()
+    env = child_env(
+        ASSISTANT_STORE_DIR=str(tmp_path / "store"),
+        ASSISTANT_LLM_BASE_URL=f"http://127.0.0.1:{llm.server_address[1]}/v1",
+    )
+    ingest_seed(env, tmp_path)
+    database = tmp_path / "chat-history.db"
+    server = Served(tmp_path, env)
+    context = browser.new_context(locale="fr-FR", viewport={"width": 1280, "height": 900})
+    try:
+        server.start()
+        tab = Tab(context)
+        tab.page.goto(server.url)
+        tab.wait_chat(0)
+        assert tab.ask(FIRST_QUESTION).startswith(CLAIM)
+        old_panel = tab.open_source("[1]")
+        [(thread_id, _)] = wait_stored(database, 1)
+        server.stop()
+
+        # The seed is removed and another article takes its place, while the server is stopped.
+        replacement = tmp_path / "kidal.md"
+        replacement.write_text("# Retour au calme à Kidal\n\nLes forces russes et maliennes ont quitté Kidal mardi. "
+                               "Les habitants ont rouvert le marché le lendemain.\n", encoding="utf-8")
+        subprocess.run([sys.executable, "-m", "assistant.cli", "remove", SEED.stem], env=env, cwd=tmp_path,
+                       check=True, capture_output=True, timeout=120)
+        subprocess.run([sys.executable, "-m", "assistant.cli", "ingest", str(replacement)], env=env, cwd=tmp_path,
+                       check=True, capture_output=True, timeout=300)
+        server.start()
+
+        seen = tab.chat_starts()
+        tab.page.goto(f"{server.url}/thread/{thread_id}")
+        tab.wait_chat(seen)
+        tab.page.wait_for_selector('[data-step-type="assistant_message"] a.element-link', timeout=30_000)
+        assert tab.open_source("[1]") == old_panel  # the source as it was when the answer was given
+        follow_up = tab.ask(FOLLOW_UP)  # answered from the articles loaded now
+        assert follow_up.startswith(CLAIM) and "Retour au calme à Kidal" in follow_up, follow_up
+        assert "Retour au calme à Kidal" in tab.open_source("[1]")
+        assert "Traceback" not in server.log.read_text()
+    finally:
+        context.close()
+        server.stop()
+        llm.shutdown()
