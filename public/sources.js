@@ -6,7 +6,8 @@
 //    MessagesContainer effect); on a phone that panel is a sheet over the answer. A panel that appears (or changes)
 //    without a click on a marker in the last moments is closed again.
 // 2. The few labels Chainlit writes in English whatever the language (hidden labels read by screen readers, button
-//    tooltips, the avatar's alt text) are said in French on a French page, and the page declares its language.
+//    tooltips, the avatar's alt text, the message its server sends when the stop button is pressed) are said in
+//    French on a French page, and the page declares its language.
 // 3. An answer's copy button copies what the reader sees: its text with the list of sources written out. Chainlit
 //    copies the message's Markdown source, backslash escapes included; the text it hands to the clipboard is
 //    replaced by the rendered text of the message whose copy button was pressed.
@@ -48,11 +49,13 @@
     "Close toast": "Fermer la notification",
     "Toggle Sidebar": "Afficher ou masquer l'historique",
     "Toggle theme": "Changer de thème",
+    // the message Chainlit's server sends, in English, when the stop button is pressed
+    "Task manually stopped.": "Réponse arrêtée à votre demande.",
   };
   const translate = () => {
     document.documentElement.lang = french ? "fr" : "en";
     if (!french) return;
-    for (const element of document.querySelectorAll(".sr-only")) {
+    for (const element of document.querySelectorAll(".sr-only, .message-content [role=article], .message-content p")) {
       const label = FRENCH[element.textContent];
       if (label && element.children.length === 0) element.textContent = label;
     }

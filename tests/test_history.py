@@ -777,3 +777,47 @@ def test_a_chat_resumed_after_its_article_was_removed_keeps_its_sources_and_answ
         context.close()
         server.stop()
         llm.shutdown()
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_stop_ends_an_answer_or_a_regeneration_and_says_so_in_the_page_language(
+    tmp_path: Path, child_env: Callable[..., dict[str, str]], browser: Any
+) -> None:
+    llm = ThreadingHTTPServer(("127.0.0.1", 0), SlowLLM)
+    threading.Thread(target=llm.serve_forever, daemon=True).start()
+    env = child_env(
+        ASSISTANT_STORE_DIR=str(tmp_path / "store"),
+        ASSISTANT_LLM_BASE_URL=f"http://127.0.0.1:{llm.server_address[1]}/v1",
+    )
+    ingest_seed(env, tmp_path)
+    server = Served(tmp_path, env)
+    context = browser.new_context(locale="fr-FR", viewport={"width": 1280, "height": 900})
+    answers = '[data-step-type="assistant_message"]'
+    try:
+        server.start()
+        tab = Tab(context)
+        tab.page.goto(server.url)
+        tab.wait_chat(0)
+        tab.page.fill("#chat-input", FIRST_QUESTION)
+        tab.page.locator("#chat-input").press("Enter")
+        tab.page.locator("#stop-button").click(timeout=60_000)  # while the answer streams
+        stopped = tab.page.locator(answers, has_text="Réponse arrêtée à votre demande.")
+        stopped.wait_for(timeout=10_000)
+        assert tab.page.get_by_text("Task manually stopped").count() == 0
+        tab.page.wait_for_timeout(6000)  # what the model would have streamed next never comes
+        assert tab.page.locator(f"{answers} a.element-link").count() == 0
+
+        assert tab.ask(FIRST_QUESTION).startswith(CLAIM)  # the chat goes on
+        tab.page.locator(answers).last.locator("button", has_text="Régénérer").click()
+        tab.page.locator("#stop-button").click(timeout=30_000)
+        tab.page.wait_for_function(
+            "() => [...document.querySelectorAll('[data-step-type=\"assistant_message\"]')]"
+            ".filter(m => m.innerText.includes('Réponse arrêtée')).length == 2", timeout=10_000)
+        tab.page.wait_for_timeout(6000)
+        assert tab.page.locator(f"{answers} a.element-link").count() == 2  # the one finished answer: [1], its list
+        assert tab.ask(FOLLOW_UP).startswith(CLAIM)
+    finally:
+        context.close()
+        server.stop()
+        llm.shutdown()
