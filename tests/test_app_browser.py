@@ -190,6 +190,8 @@ def _open_source(tab: Page) -> tuple[str, str, str]:
     tab.page.wait_for_function(
         "name => document.querySelector('#side-view-title')?.innerText.trim() === name", arg=name, timeout=10_000
     )
+    # the panel slides in: a screenshot taken before it stops shows it half off the screen
+    tab.page.wait_for_function("() => document.getAnimations().every(a => a.playState !== 'running')", timeout=10_000)
     content = tab.page.locator("#side-view-content")
     quote = content.locator("blockquote .font-bold").first.inner_text() if content.locator(
         "blockquote .font-bold").count() else ""
