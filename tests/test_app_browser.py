@@ -191,7 +191,12 @@ def _open_source(tab: Page) -> tuple[str, str, str]:
         "name => document.querySelector('#side-view-title')?.innerText.trim() === name", arg=name, timeout=10_000
     )
     # the panel slides in: a screenshot taken before it stops shows it half off the screen
-    tab.page.wait_for_function("() => document.getAnimations().every(a => a.playState !== 'running')", timeout=10_000)
+    tab.page.wait_for_function(
+        """() => { const title = document.querySelector('#side-view-title');
+                   return document.getAnimations().every(a => a.playState !== 'running'
+                       || !(a.effect?.target instanceof Element && a.effect.target.contains(title))); }""",
+        timeout=10_000,
+    )
     content = tab.page.locator("#side-view-content")
     quote = content.locator("blockquote .font-bold").first.inner_text() if content.locator(
         "blockquote .font-bold").count() else ""
