@@ -9,6 +9,7 @@ OpenAI-compatible server of the test's own that records what it is asked, so the
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -20,7 +21,7 @@ import threading
 import time
 import urllib.request
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -315,6 +316,32 @@ class Served:
             self.kill()
 
 
+@contextlib.contextmanager
+def chat_app(
+    tmp_path: Path, child_env: Callable[..., dict[str, str]], browser: Any, llm: type[BaseHTTPRequestHandler],
+    **settings: str,
+) -> Iterator[tuple[Served, Any, dict[str, str]]]:
+    """``assistant serve`` over the seed, answering through the scripted ``llm`` server, and a French browser
+    context: (server, browser context, the server's environment); all three stopped at the end."""
+    scripted = ThreadingHTTPServer(("127.0.0.1", 0), llm)
+    threading.Thread(target=scripted.serve_forever, daemon=True).start()
+    env = child_env(
+        ASSISTANT_STORE_DIR=str(tmp_path / "store"),
+        ASSISTANT_LLM_BASE_URL=f"http://127.0.0.1:{scripted.server_address[1]}/v1",
+        **settings,
+    )
+    ingest_seed(env, tmp_path)
+    server = Served(tmp_path, env)
+    context = browser.new_context(locale="fr-FR", viewport={"width": 1280, "height": 900})
+    try:
+        server.start()
+        yield server, context, env
+    finally:
+        context.close()
+        server.stop()
+        scripted.shutdown()
+
+
 def ingest_seed(env: dict[str, str], cwd: Path) -> None:
     subprocess.run([sys.executable, "-m", "assistant.cli", "ingest", str(SEED)],
                    env=env, cwd=cwd, check=True, capture_output=True, timeout=300)
@@ -543,17 +570,7 @@ class SlowLLM(RecordingLLM):
 def test_a_reload_during_an_answer_comes_back_to_the_chat(
     tmp_path: Path, child_env: Callable[..., dict[str, str]], browser: Any
 ) -> None:
-    llm = ThreadingHTTPServer(("127.0.0.1", 0), SlowLLM)
-    threading.Thread(target=llm.serve_forever, daemon=True).start()
-    env = child_env(
-        ASSISTANT_STORE_DIR=str(tmp_path / "store"),
-        ASSISTANT_LLM_BASE_URL=f"http://127.0.0.1:{llm.server_address[1]}/v1",
-    )
-    ingest_seed(env, tmp_path)
-    server = Served(tmp_path, env)
-    context = browser.new_context(locale="fr-FR", viewport={"width": 1280, "height": 900})
-    try:
-        server.start()
+    with chat_app(tmp_path, child_env, browser, SlowLLM) as (server, context, _env):
         tab = Tab(context)
         seen = tab.chat_starts()
         tab.page.goto(server.url)
@@ -571,10 +588,6 @@ def test_a_reload_during_an_answer_comes_back_to_the_chat(
         # The chat goes on: a new question is answered in it.
         assert tab.ask(FIRST_QUESTION).startswith(CLAIM)
         assert tab.page.url == thread_url
-    finally:
-        context.close()
-        server.stop()
-        llm.shutdown()
 
 
 @pytest.mark.slow
@@ -582,19 +595,9 @@ def test_a_reload_during_an_answer_comes_back_to_the_chat(
 def test_feedback_and_regenerated_answers_are_kept_with_the_chat_through_a_reload(
     tmp_path: Path, child_env: Callable[..., dict[str, str]], browser: Any
 ) -> None:
-    llm = ThreadingHTTPServer(("127.0.0.1", 0), RecordingLLM)
-    threading.Thread(target=llm.serve_forever, daemon=True).start()
-    env = child_env(
-        ASSISTANT_STORE_DIR=str(tmp_path / "store"),
-        ASSISTANT_LLM_BASE_URL=f"http://127.0.0.1:{llm.server_address[1]}/v1",
-    )
-    ingest_seed(env, tmp_path)
     database = tmp_path / "chat-history.db"
-    server = Served(tmp_path, env)
-    context = browser.new_context(locale="fr-FR", viewport={"width": 1280, "height": 900})
     answers = '[data-step-type="assistant_message"]'
-    try:
-        server.start()
+    with chat_app(tmp_path, child_env, browser, RecordingLLM) as (server, context, _env):
         tab = Tab(context)
         seen = tab.chat_starts()
         tab.page.goto(server.url)
@@ -637,10 +640,6 @@ def test_feedback_and_regenerated_answers_are_kept_with_the_chat_through_a_reloa
         regenerate.first.click()
         tab.page.wait_for_function(f"() => document.querySelectorAll('{answers}').length == 3", timeout=60_000)
         assert len(wait_stored(database, 3)) == 3
-    finally:
-        context.close()
-        server.stop()
-        llm.shutdown()
 
 
 @pytest.mark.slow
@@ -648,19 +647,11 @@ def test_feedback_and_regenerated_answers_are_kept_with_the_chat_through_a_reloa
 def test_a_locked_history_is_said_in_the_chat_which_goes_on_and_keeps_what_was_saved(
     tmp_path: Path, child_env: Callable[..., dict[str, str]], browser: Any
 ) -> None:
-    llm = ThreadingHTTPServer(("127.0.0.1", 0), RecordingLLM)
-    threading.Thread(target=llm.serve_forever, daemon=True).start()
     database = tmp_path / "chat-history.db"
-    env = child_env(
-        ASSISTANT_STORE_DIR=str(tmp_path / "store"),
-        ASSISTANT_LLM_BASE_URL=f"http://127.0.0.1:{llm.server_address[1]}/v1",
-        ASSISTANT_HISTORY_URL=f"sqlite+aiosqlite:///{database}?timeout=1",  # SQLite waits 1 s for a lock, not 5
-    )
-    ingest_seed(env, tmp_path)
-    server = Served(tmp_path, env)
-    context = browser.new_context(locale="fr-FR", viewport={"width": 1280, "height": 900})
-    try:
-        server.start()
+    history_url = f"sqlite+aiosqlite:///{database}?timeout=1"  # SQLite waits 1 s for a lock, not 5
+    with chat_app(
+        tmp_path, child_env, browser, RecordingLLM, ASSISTANT_HISTORY_URL=history_url
+    ) as (server, context, _env):
         tab = Tab(context)
         seen = tab.chat_starts()
         tab.page.goto(server.url)
@@ -681,10 +672,6 @@ def test_a_locked_history_is_said_in_the_chat_which_goes_on_and_keeps_what_was_s
         tab.page.wait_for_selector(f'[data-step-type="user_message"]:has-text("{FIRST_QUESTION}")', timeout=30_000)
         assert tab.page.locator('[data-step-type="assistant_message"]').first.inner_text().startswith(CLAIM)
         assert "Traceback" not in server.log.read_text()
-    finally:
-        context.close()
-        server.stop()
-        llm.shutdown()
 
 
 @pytest.mark.slow
@@ -692,18 +679,8 @@ def test_a_locked_history_is_said_in_the_chat_which_goes_on_and_keeps_what_was_s
 def test_two_tabs_on_one_chat_both_get_answers_and_the_chat_keeps_both(
     tmp_path: Path, child_env: Callable[..., dict[str, str]], browser: Any
 ) -> None:
-    llm = ThreadingHTTPServer(("127.0.0.1", 0), RecordingLLM)
-    threading.Thread(target=llm.serve_forever, daemon=True).start()
-    env = child_env(
-        ASSISTANT_STORE_DIR=str(tmp_path / "store"),
-        ASSISTANT_LLM_BASE_URL=f"http://127.0.0.1:{llm.server_address[1]}/v1",
-    )
-    ingest_seed(env, tmp_path)
     database = tmp_path / "chat-history.db"
-    server = Served(tmp_path, env)
-    context = browser.new_context(locale="fr-FR", viewport={"width": 1280, "height": 900})
-    try:
-        server.start()
+    with chat_app(tmp_path, child_env, browser, RecordingLLM) as (server, context, _env):
         first = Tab(context)
         first.page.goto(server.url)
         first.wait_chat(0)
@@ -723,10 +700,6 @@ def test_two_tabs_on_one_chat_both_get_answers_and_the_chat_keeps_both(
         )
         asked = first.page.locator('[data-step-type="user_message"]').all_inner_texts()
         assert asked == [FIRST_QUESTION, FOLLOW_UP, "Et où ?"]
-    finally:
-        context.close()
-        server.stop()
-        llm.shutdown()
 
 
 @pytest.mark.slow
@@ -734,18 +707,8 @@ def test_two_tabs_on_one_chat_both_get_answers_and_the_chat_keeps_both(
 def test_a_chat_resumed_after_its_article_was_removed_keeps_its_sources_and_answers_from_the_articles_now(
     tmp_path: Path, child_env: Callable[..., dict[str, str]], browser: Any
 ) -> None:
-    llm = ThreadingHTTPServer(("127.0.0.1", 0), RecordingLLM)
-    threading.Thread(target=llm.serve_forever, daemon=True).start()
-    env = child_env(
-        ASSISTANT_STORE_DIR=str(tmp_path / "store"),
-        ASSISTANT_LLM_BASE_URL=f"http://127.0.0.1:{llm.server_address[1]}/v1",
-    )
-    ingest_seed(env, tmp_path)
     database = tmp_path / "chat-history.db"
-    server = Served(tmp_path, env)
-    context = browser.new_context(locale="fr-FR", viewport={"width": 1280, "height": 900})
-    try:
-        server.start()
+    with chat_app(tmp_path, child_env, browser, RecordingLLM) as (server, context, env):
         tab = Tab(context)
         tab.page.goto(server.url)
         tab.wait_chat(0)
@@ -773,10 +736,6 @@ def test_a_chat_resumed_after_its_article_was_removed_keeps_its_sources_and_answ
         assert follow_up.startswith(CLAIM) and "Retour au calme à Kidal" in follow_up, follow_up
         assert "Retour au calme à Kidal" in tab.open_source("[1]")
         assert "Traceback" not in server.log.read_text()
-    finally:
-        context.close()
-        server.stop()
-        llm.shutdown()
 
 
 @pytest.mark.slow
@@ -784,18 +743,8 @@ def test_a_chat_resumed_after_its_article_was_removed_keeps_its_sources_and_answ
 def test_stop_ends_an_answer_or_a_regeneration_and_says_so_in_the_page_language(
     tmp_path: Path, child_env: Callable[..., dict[str, str]], browser: Any
 ) -> None:
-    llm = ThreadingHTTPServer(("127.0.0.1", 0), SlowLLM)
-    threading.Thread(target=llm.serve_forever, daemon=True).start()
-    env = child_env(
-        ASSISTANT_STORE_DIR=str(tmp_path / "store"),
-        ASSISTANT_LLM_BASE_URL=f"http://127.0.0.1:{llm.server_address[1]}/v1",
-    )
-    ingest_seed(env, tmp_path)
-    server = Served(tmp_path, env)
-    context = browser.new_context(locale="fr-FR", viewport={"width": 1280, "height": 900})
     answers = '[data-step-type="assistant_message"]'
-    try:
-        server.start()
+    with chat_app(tmp_path, child_env, browser, SlowLLM) as (server, context, _env):
         tab = Tab(context)
         tab.page.goto(server.url)
         tab.wait_chat(0)
@@ -817,7 +766,3 @@ def test_stop_ends_an_answer_or_a_regeneration_and_says_so_in_the_page_language(
         tab.page.wait_for_timeout(6000)
         assert tab.page.locator(f"{answers} a.element-link").count() == 2  # the one finished answer: [1], its list
         assert tab.ask(FOLLOW_UP).startswith(CLAIM)
-    finally:
-        context.close()
-        server.stop()
-        llm.shutdown()
