@@ -369,6 +369,18 @@ class Tab:
             assert time.monotonic() < deadline, "the chat did not start"
             self.page.wait_for_timeout(100)
 
+    def open(self, url: str) -> None:
+        """Go to a page of the app and wait until its chat has started (or resumed)."""
+        seen = self.chat_starts()
+        self.page.goto(url)
+        self.wait_chat(seen)
+
+    def reload(self) -> None:
+        """Reload the page and wait until its chat has resumed."""
+        seen = self.chat_starts()
+        self.page.reload()
+        self.wait_chat(seen)
+
     def sign_in(self, url: str, name: str, password: str) -> None:
         """Open the app, which asks for a sign-in, and sign in."""
         seen = self.chat_starts()
@@ -466,9 +478,7 @@ def test_a_chat_survives_a_server_crash_and_answers_follow_ups_with_its_context(
         server.start()
 
         # The same browser, still signed in (the cookie's secret was kept), reopens the chat by its address.
-        seen = tab.chat_starts()
-        tab.page.goto(f"{server.url}/thread/{thread_id}")
-        tab.wait_chat(seen)
+        tab.open(f"{server.url}/thread/{thread_id}")
         tab.page.wait_for_selector(f'[data-step-type="user_message"]:has-text("{FIRST_QUESTION}")', timeout=30_000)
         assert tab.page.locator('[data-step-type="assistant_message"]').last.inner_text().startswith(CLAIM)
         panel = tab.open_source("[1]")  # the source survived the crash too
@@ -529,8 +539,7 @@ def test_without_sign_in_each_browser_keeps_its_chats_through_a_reload_and_sees_
         # The browser lists its chat, and a reload comes back to it, question and answer included.
         listed = tab.page.request.post(f"{server.url}/project/threads", data={"pagination": {"first": 5}, "filter": {}})
         assert [t["id"] for t in listed.json()["data"]] == [thread_id]
-        tab.page.reload()
-        tab.wait_chat(seen + 1)
+        tab.reload()
         assert tab.page.url.endswith(f"/thread/{thread_id}")
         tab.page.wait_for_selector('[data-step-type="user_message"]', timeout=30_000)
         assert quote in tab.page.locator('[data-step-type="user_message"]').first.inner_text()
@@ -572,16 +581,13 @@ def test_a_reload_during_an_answer_comes_back_to_the_chat(
 ) -> None:
     with chat_app(tmp_path, child_env, browser, SlowLLM) as (server, context, _env):
         tab = Tab(context)
-        seen = tab.chat_starts()
-        tab.page.goto(server.url)
-        tab.wait_chat(seen)
+        tab.open(server.url)
         tab.page.fill("#chat-input", FIRST_QUESTION)
         tab.page.locator("#chat-input").press("Enter")
         tab.page.wait_for_selector("#stop-button", timeout=60_000)  # the answer is streaming
         tab.page.wait_for_url("**/thread/*", timeout=30_000)
         thread_url = tab.page.url
-        tab.page.reload()
-        tab.wait_chat(seen + 1)
+        tab.reload()
         assert tab.page.url == thread_url
         tab.page.wait_for_selector(f'[data-step-type="user_message"]:has-text("{FIRST_QUESTION}")', timeout=30_000)
         assert tab.page.get_by_text("Couldn't resume chat").count() == 0
@@ -599,9 +605,7 @@ def test_feedback_and_regenerated_answers_are_kept_with_the_chat_through_a_reloa
     answers = '[data-step-type="assistant_message"]'
     with chat_app(tmp_path, child_env, browser, RecordingLLM) as (server, context, _env):
         tab = Tab(context)
-        seen = tab.chat_starts()
-        tab.page.goto(server.url)
-        tab.wait_chat(seen)
+        tab.open(server.url)
         assert tab.ask(FIRST_QUESTION).startswith(CLAIM)
 
         # Feedback with a comment, through Chainlit's own buttons.
@@ -624,8 +628,7 @@ def test_feedback_and_regenerated_answers_are_kept_with_the_chat_through_a_reloa
                                       (thread_id,)).fetchall() == [(1, "source utile")]
 
         # After a reload: both answers, the feedback shown on the first, and each can be regenerated again.
-        tab.page.reload()
-        tab.wait_chat(seen + 1)
+        tab.reload()
         tab.page.wait_for_function(f"() => document.querySelectorAll('{answers} a.element-link').length >= 4",
                                    timeout=30_000)
         assert tab.page.url.endswith(f"/thread/{thread_id}")
@@ -653,9 +656,7 @@ def test_a_locked_history_is_said_in_the_chat_which_goes_on_and_keeps_what_was_s
         tmp_path, child_env, browser, RecordingLLM, ASSISTANT_HISTORY_URL=history_url
     ) as (server, context, _env):
         tab = Tab(context)
-        seen = tab.chat_starts()
-        tab.page.goto(server.url)
-        tab.wait_chat(seen)
+        tab.open(server.url)
         assert tab.ask(FIRST_QUESTION).startswith(CLAIM)
         [(thread_id, _)] = wait_stored(database, 1)
 
@@ -667,8 +668,7 @@ def test_a_locked_history_is_said_in_the_chat_which_goes_on_and_keeps_what_was_s
             holder.execute("ROLLBACK")
         assert tab.page.locator("[data-sonner-toast]").count() == 1  # said once, not for every failed write
 
-        tab.page.goto(f"{server.url}/thread/{thread_id}")  # what was saved before the lock is all there
-        tab.wait_chat(seen + 1)
+        tab.open(f"{server.url}/thread/{thread_id}")  # what was saved before the lock is all there
         tab.page.wait_for_selector(f'[data-step-type="user_message"]:has-text("{FIRST_QUESTION}")', timeout=30_000)
         assert tab.page.locator('[data-step-type="assistant_message"]').first.inner_text().startswith(CLAIM)
         assert "Traceback" not in server.log.read_text()
@@ -682,19 +682,16 @@ def test_two_tabs_on_one_chat_both_get_answers_and_the_chat_keeps_both(
     database = tmp_path / "chat-history.db"
     with chat_app(tmp_path, child_env, browser, RecordingLLM) as (server, context, _env):
         first = Tab(context)
-        first.page.goto(server.url)
-        first.wait_chat(0)
+        first.open(server.url)
         assert first.ask(FIRST_QUESTION).startswith(CLAIM)
         [(thread_id, _)] = wait_stored(database, 1)
         second = Tab(context)  # the same browser, the same chat, in a second tab
-        second.page.goto(f"{server.url}/thread/{thread_id}")
-        second.wait_chat(0)
+        second.open(f"{server.url}/thread/{thread_id}")
         assert second.ask(FOLLOW_UP).startswith(CLAIM)
         assert first.ask("Et où ?").startswith(CLAIM)
         assert {thread for thread, _ in wait_stored(database, 3)} == {thread_id}
 
-        first.page.reload()  # the chat holds the three exchanges, from both tabs, in the order they were asked
-        first.wait_chat(1)
+        first.reload()  # the chat holds the three exchanges, from both tabs, in the order they were asked
         first.page.wait_for_function(
             "() => document.querySelectorAll('[data-step-type=\"user_message\"]').length == 3", timeout=30_000
         )
@@ -710,8 +707,7 @@ def test_a_chat_resumed_after_its_article_was_removed_keeps_its_sources_and_answ
     database = tmp_path / "chat-history.db"
     with chat_app(tmp_path, child_env, browser, RecordingLLM) as (server, context, env):
         tab = Tab(context)
-        tab.page.goto(server.url)
-        tab.wait_chat(0)
+        tab.open(server.url)
         assert tab.ask(FIRST_QUESTION).startswith(CLAIM)
         old_panel = tab.open_source("[1]")
         [(thread_id, _)] = wait_stored(database, 1)
@@ -727,9 +723,7 @@ def test_a_chat_resumed_after_its_article_was_removed_keeps_its_sources_and_answ
                        check=True, capture_output=True, timeout=300)
         server.start()
 
-        seen = tab.chat_starts()
-        tab.page.goto(f"{server.url}/thread/{thread_id}")
-        tab.wait_chat(seen)
+        tab.open(f"{server.url}/thread/{thread_id}")
         tab.page.wait_for_selector('[data-step-type="assistant_message"] a.element-link', timeout=30_000)
         assert tab.open_source("[1]") == old_panel  # the source as it was when the answer was given
         follow_up = tab.ask(FOLLOW_UP)  # answered from the articles loaded now
@@ -746,8 +740,7 @@ def test_stop_ends_an_answer_or_a_regeneration_and_says_so_in_the_page_language(
     answers = '[data-step-type="assistant_message"]'
     with chat_app(tmp_path, child_env, browser, SlowLLM) as (server, context, _env):
         tab = Tab(context)
-        tab.page.goto(server.url)
-        tab.wait_chat(0)
+        tab.open(server.url)
         tab.page.fill("#chat-input", FIRST_QUESTION)
         tab.page.locator("#chat-input").press("Enter")
         tab.page.locator("#stop-button").click(timeout=60_000)  # while the answer streams
