@@ -360,23 +360,15 @@ async def _answer(question: str, history: list[Turn], turns: int) -> Answer | No
     except asyncio.CancelledError:
         stop.set()
         raise
-    except USER_ERRORS as error:  # expected (no store, LLM down, reply cut off): said in the user's words, no traceback
-        log.warning("no answer: %s", error)
-        message.content = view.error_markdown(view.failure_reason(error, language), language)
-        message.actions = [_regenerate_action(question, turns)]
-        await message.send()
-        return None
     except Exception as error:
-        log.exception("answer failed")
-        message.content = view.error_markdown(view.failure_reason(error, language), language)
-        message.actions = [_regenerate_action(question, turns)]
-        await message.send()
-        return None
-    if answer is None:
-        return None
-    message.content = view.answer_markdown(answer)
-    message.elements = _elements(view.answer_panels(answer))
-    message.metadata = chat_history.turn_metadata(Turn(answer.question, answer.answer))
+        answer = None
+        message.content = _failure_markdown(error, language, "answer")
+    else:
+        if answer is None:
+            return None
+        message.content = view.answer_markdown(answer)
+        message.elements = _elements(view.answer_panels(answer))
+        message.metadata = chat_history.turn_metadata(Turn(answer.question, answer.answer))
     message.actions = [_regenerate_action(question, turns)]
     await message.send()
     return answer
@@ -491,12 +483,8 @@ async def _lookup(text: str) -> None:
         return
     try:
         result = await cl.make_async(lambda: lookup_in_store(text, ENGINE.store()))()
-    except USER_ERRORS as error:
-        await cl.Message(content=view.error_markdown(view.failure_reason(error, lang), lang)).send()
-        return
     except Exception as error:
-        log.exception("lookup failed")
-        await cl.Message(content=view.error_markdown(view.failure_reason(error, lang), lang)).send()
+        await cl.Message(content=_failure_markdown(error, lang, "lookup")).send()
         return
     content, panels = view.lookup_markdown(result, lang)
     await cl.Message(content=content, elements=_elements(panels)).send()
@@ -504,6 +492,16 @@ async def _lookup(text: str) -> None:
 
 # --------------------------------------------------------------------------------------------------------------
 # Helpers
+
+
+def _failure_markdown(error: Exception, language: Language, what: str) -> str:
+    """A failure as one chat message. An expected one (no store, LLM down, reply cut off) is said in the user's words
+    and logged without a traceback; anything else is a bug, logged with it."""
+    if isinstance(error, USER_ERRORS):
+        log.warning("no %s: %s", what, error)
+    else:
+        log.exception("%s failed", what)
+    return view.error_markdown(view.failure_reason(error, language), language)
 
 
 def _elements(panels: list[SidePanel]) -> list[cl.Text]:
