@@ -74,6 +74,7 @@ class _Engine:
         self._chain: AnswerChain | None = None
         self._store: PassageStore | None = None
         self._embedder: Embedder | None = None
+        self._articles: tuple[str, list[Article]] | None = None
 
     def chain(self) -> AnswerChain:
         """The chain; the first call opens the store and the LLM endpoint (maybe starting the embedded server).
@@ -98,6 +99,17 @@ class _Engine:
 
                 self._store = open_store(get_settings(), create=False)
             return self._store
+
+    def articles(self) -> list[Article]:
+        """The stored articles, full text included, for the welcome list and the quote-check starter: each page
+        load asks for them twice, and an archive holds hundreds, so they are read again only when the store's
+        content has changed (its state token, which an ingest from any process moves on)."""
+        store = self.store()
+        state = store.state()
+        with self._store_lock:
+            if self._articles is None or self._articles[0] != state:
+                self._articles = (state, store.articles())
+            return self._articles[1]
 
     def busy(self) -> bool:
         """Whether an answer or an upload is under way (a new one waits for it)."""
@@ -224,7 +236,7 @@ async def chat_profiles(user: Any = None, language: str | None = None) -> list[c
     lang = view.ui_language(language)
     articles = []
     with contextlib.suppress(Exception):  # no store yet: the list says no article is loaded
-        articles = await cl.make_async(lambda: ENGINE.store().articles())()
+        articles = await cl.make_async(ENGINE.articles)()
     return [
         cl.ChatProfile(
             name="articles",
@@ -242,7 +254,7 @@ async def set_starters(user: Any = None, language: str | None = None) -> list[cl
     lang = view.ui_language(language)
     quote = None
     with contextlib.suppress(Exception):
-        articles = await cl.make_async(lambda: ENGINE.store().articles())()
+        articles = await cl.make_async(ENGINE.articles)()
         quote = view.first_quote([a.text for a in articles])
     return [
         cl.Starter(label=label, message=message, command=command)
