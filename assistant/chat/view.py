@@ -34,6 +34,10 @@ LOOKUP_COMMAND: dict[Language, str] = {language: texts["lookup_id"] for language
 LOOKUP_IDS = frozenset(LOOKUP_COMMAND.values())
 #: How many words of its sentence the quote-check starter shows.
 _PREVIEW_WORDS = 5
+#: The quotation marks a quote may open and close with, as (opening, closing).
+_QUOTE_MARKS = (("«", "»"), ("“", "”"), ('"', '"'))
+#: What ends a claim that needs no added full stop: a sentence's end, or a closing quotation mark.
+_SENTENCE_ENDS = (".", "!", "?", "…", *(closing for _, closing in _QUOTE_MARKS))
 
 
 @dataclass(frozen=True)
@@ -73,23 +77,17 @@ def answer_markdown(answer: Answer) -> str:
     """
     labels = CATALOGUE[answer.language]
     colon = " :" if answer.language == "fr" else ":"
-    if answer.claims:
-        separator = " ; " if answer.language == "fr" else "; "
-        body = separator.join(
-            f"{escape_markdown(claim.text.strip())} {' '.join(marker(n) for n in claim.citations)}".strip()
-            for claim in answer.claims
-        )
-        if not _ends_sentence(answer.claims[-1].text):
-            body += "."
-    else:
-        body = escape_markdown(answer.answer.strip())
-        if answer.abstained and answer.retrieved:
-            body += f"\n\n{labels['nearest']}{colon} {marker(1)}"
-    if answer.notice:
-        body += f"\n\n*{labels['notice']}{colon} {escape_markdown(answer.notice)}*"
-    if answer.claims:
-        body += "\n\n" + sources_markdown(answer.citations, answer.language)
-    return body
+    notice = f"\n\n*{labels['notice']}{colon} {escape_markdown(answer.notice)}*" if answer.notice else ""
+    if not answer.claims:
+        nearest = f"\n\n{labels['nearest']}{colon} {marker(1)}" if answer.abstained and answer.retrieved else ""
+        return escape_markdown(answer.answer.strip()) + nearest + notice
+    separator = " ; " if answer.language == "fr" else "; "
+    body = separator.join(
+        f"{escape_markdown(claim.text.strip())} {' '.join(marker(n) for n in claim.citations)}".strip()
+        for claim in answer.claims
+    )
+    full_stop = "" if answer.claims[-1].text.rstrip().endswith(_SENTENCE_ENDS) else "."
+    return body + full_stop + notice + "\n\n" + sources_markdown(answer.citations, answer.language)
 
 
 def sources_markdown(citations: Sequence[Citation], language: Language) -> str:
@@ -110,10 +108,12 @@ def shown_quote(quote: str) -> str:
     """The quote without a quotation mark left open or closed at its ends: a sentence cut out of a longer quotation
     keeps the article's « at its start (or » at its end) without its pair, which reads as a stray mark."""
     text = quote.strip()
-    for opening, closing in (("«", "»"), ("“", "”"), ('"', '"')):
-        if opening == closing:
-            if text.count(opening) % 2:
-                text = text[1:] if text.startswith(opening) else text[:-1] if text.endswith(opening) else text
+    for opening, closing in _QUOTE_MARKS:
+        if opening == closing:  # straight quotes: an odd count means one is unpaired; the first end holding one
+            if text.count(opening) % 2 and text.startswith(opening):
+                text = text[1:]
+            elif text.count(opening) % 2 and text.endswith(opening):
+                text = text[:-1]
             continue
         if text.startswith(opening) and text.count(opening) > text.count(closing):
             text = text[1:]
@@ -275,14 +275,10 @@ def _panel(
 
 def _quoted(text: str, language: Language) -> str:
     """Escaped text between the language's quotation marks, unless the article's own marks already enclose it."""
-    if any(text.startswith(o) and text.endswith(c) for o, c in (("«", "»"), ("“", "”"), ('"', '"'))):
+    if any(text.startswith(opening) and text.endswith(closing) for opening, closing in _QUOTE_MARKS):
         return escape_markdown(text)
     opening, closing = ("« ", " »") if language == "fr" else ("“", "”")
     return f"{opening}{escape_markdown(text)}{closing}"
-
-
-def _ends_sentence(text: str) -> bool:
-    return text.rstrip().endswith((".", "!", "?", "…", "»", "”", '"'))
 
 
 def _where(title: str, section: str, paragraph: int, language: Language, page: int | None = None) -> str:
