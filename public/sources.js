@@ -1,4 +1,4 @@
-// Two fixes to Chainlit 2.12's chat page, loaded by .chainlit/config.toml (custom_js); served from public/, nothing
+// Three fixes to Chainlit 2.12's chat page, loaded by .chainlit/config.toml (custom_js); served from public/, nothing
 // from the network.
 //
 // 1. The sources panel opens when the reader clicks a marker such as [1], and only then. Chainlit opens its side
@@ -77,18 +77,18 @@
 
   const clipboard = navigator.clipboard;
   if (!clipboard) return;
-  const seen = () => {
+  const copiedText = () => {
     const content = copying;
     copying = null;
     return content ? content.innerText.replace(/\n{3,}/g, "\n\n").trim() : null;
   };
   const writeText = clipboard.writeText.bind(clipboard);
-  clipboard.writeText = (text) => writeText(seen() ?? text);
+  clipboard.writeText = (text) => writeText(copiedText() ?? text);
   if (clipboard.write) {
     const write = clipboard.write.bind(clipboard);
     clipboard.write = (items) => {
       const content = copying;
-      const text = seen();
+      const text = copiedText();
       if (text === null) return write(items);
       const blob = (data, type) => new Blob([data], { type });
       return write([

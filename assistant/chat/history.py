@@ -23,17 +23,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from chainlit.context import ChainlitContextException, context
 from chainlit.data.sql_alchemy import SQLAlchemyDataLayer
 from chainlit.data.storage_clients.base import BaseStorageClient
 from chainlit.types import ThreadDict
+from chainlit.user_session import user_session
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from assistant.answer.answers import Turn
+from assistant.chat.view import ui_language
 from assistant.errors import UserError
 from assistant.settings import Settings
+from assistant.text.catalogue import CATALOGUE
 
 HISTORY_FILE = "chat-history.db"
 #: Metadata key of an answer: the exchange it completes.
@@ -290,12 +294,6 @@ class HistoryDataLayer(SQLAlchemyDataLayer):
 async def _warn_not_saved() -> None:
     """Tell the reader of the chat under way, in the page's language and once per chat, that the history could not
     be written: the chat goes on, but a reload may not find what follows."""
-    from chainlit.context import ChainlitContextException, context
-    from chainlit.user_session import user_session
-
-    from assistant.chat.view import ui_language
-    from assistant.text.catalogue import CATALOGUE
-
     try:
         session = context.session
     except ChainlitContextException:  # a request without a chat (a listing): the page has no chat to tell
