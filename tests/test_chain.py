@@ -17,7 +17,7 @@ from doubles import ScriptedChatModel
 from assistant.answer.answers import Answer, Step, Token, Turn
 from assistant.answer.chain import AnswerChain
 from assistant.answer.evidence import number_evidence
-from assistant.answer.judge import VERDICT_SCHEMA, YES_BIAS
+from assistant.answer.judge import STATES_YES_BIAS, VERDICT_SCHEMA, YES_BIAS
 from assistant.settings import Settings
 from ingest.loading import load_article
 from ingest.splitting import split_article
@@ -49,7 +49,7 @@ def _reply(*claims: tuple[str, str]) -> str:
 
 def test_streams_tokens_then_a_verified_answer(settings: Settings, store: PassageStore) -> None:
     key = _key_of(store, "faits prisonniers")
-    chain = _chain(settings, store, [_reply(("ont été faits prisonniers", key)), YES])
+    chain = _chain(settings, store, [_reply(("ont été faits prisonniers", key)), YES, YES])
     events = list(chain.stream("Que sont devenus les survivants ?"))
     streamed = "".join(e.text for e in events if isinstance(e, Token))
     answer = events[-1]
@@ -63,11 +63,11 @@ def test_streams_tokens_then_a_verified_answer(settings: Settings, store: Passag
     assert any(isinstance(e, Step) and e.name == "retrieve" for e in events)
 
 
-def test_the_second_reading_sees_the_cited_passage_and_the_question_under_the_calibrated_bias(
+def test_the_second_readings_see_the_cited_passage_then_its_sentence_and_the_copy_under_calibrated_biases(
     settings: Settings, store: PassageStore
 ) -> None:
     key = _key_of(store, "faits prisonniers")
-    model = ScriptedChatModel([_reply(("ont été faits prisonniers", key)), YES])
+    model = ScriptedChatModel([_reply(("ont été faits prisonniers", key)), YES, YES])
     AnswerChain(settings, store, model).answer("Que sont devenus les survivants ?")
     judged = model.requests[1]
     assert judged.schema == VERDICT_SCHEMA and judged.bias == {"yes": YES_BIAS}
@@ -75,6 +75,11 @@ def test_the_second_reading_sees_the_cited_passage_and_the_question_under_the_ca
     assert passage.text in judged.messages[-1].content
     assert "Que sont devenus les survivants ?" in judged.messages[-1].content
     assert "ARTICLES" not in judged.messages[-1].content, "the judge reads one passage, not the whole context"
+    stated = model.requests[2]
+    assert stated.schema == VERDICT_SCHEMA and stated.bias == {"yes": STATES_YES_BIAS}
+    sentence = next(e.text for e in number_evidence(store.passages()) if e.key == key)
+    assert f"Text: {sentence}\n" in stated.messages[-1].content, "the second judge reads the cited sentence alone"
+    assert "Answer: ont été faits prisonniers" in stated.messages[-1].content
 
 
 def test_a_claim_the_second_reading_does_not_back_becomes_a_refusal_naming_the_nearest_passage(
@@ -121,7 +126,7 @@ def test_words_copied_from_a_french_article_are_translated_for_an_english_questi
 ) -> None:
     key = _key_of(store, "faits prisonniers")
     asked = "Que sont devenus les rares survivants ?"
-    replies = [asked, _reply(("ont été faits prisonniers", key)), YES, "were taken prisoner"]
+    replies = [asked, _reply(("ont été faits prisonniers", key)), YES, YES, "were taken prisoner"]
     model = ScriptedChatModel(replies)
     answer = AnswerChain(settings, store, model).answer("What happened to the few survivors?")
     assert answer.answer == "Were taken prisoner [1]"
@@ -137,7 +142,7 @@ def test_a_translation_that_loses_a_figure_is_not_shown_the_article_s_words_are(
     key = _key_of(store, "depuis 2023")
     span = next(e.text for e in number_evidence(store.passages()) if e.key == key)
     copy = span[span.index("ont perdu") : span.index("2023") + 4]
-    replies = ["Depuis quand les groupes séparatistes perdent-ils des villes ?", _reply((copy, key)), YES,
+    replies = ["Depuis quand les groupes séparatistes perdent-ils des villes ?", _reply((copy, key)), YES, YES,
                "lost control of several towns"]
     answer = _chain(settings, store, replies).answer("Since when have the separatist groups been losing towns?")
     assert answer.claims[0].text == copy[:1].upper() + copy[1:]
@@ -146,7 +151,7 @@ def test_a_translation_that_loses_a_figure_is_not_shown_the_article_s_words_are(
 def test_follow_up_is_rewritten_before_retrieval(settings: Settings, store: PassageStore) -> None:
     key = _key_of(store, "Mohamed Elmaouloud Ramadane")
     rewritten = "Qui a signé le communiqué des séparatistes ?"
-    chain = _chain(settings, store, [rewritten, _reply(("Mohamed Elmaouloud Ramadane", key)), YES])
+    chain = _chain(settings, store, [rewritten, _reply(("Mohamed Elmaouloud Ramadane", key)), YES, YES])
     history = [Turn("Que dit le communiqué ?", "Que les colonnes ont été anéanties. [1]")]
     events = list(chain.stream("Et qui l'a signé ?", history))
     assert Step("rewrite", "Qui a signé le communiqué des séparatistes ?") in events
@@ -172,7 +177,7 @@ def test_a_question_in_two_parts_gets_the_part_the_article_answers_and_says_whic
     settings: Settings, store: PassageStore
 ) -> None:
     key = _key_of(store, "Mohamed Elmaouloud Ramadane")
-    chain = _chain(settings, store, [_reply(("Mohamed Elmaouloud Ramadane", key)), YES, '{"verdict": "no"}'])
+    chain = _chain(settings, store, [_reply(("Mohamed Elmaouloud Ramadane", key)), YES, YES, NO])
     answer = chain.answer("Qui a signé le communiqué, et quelle est la population de Bamako ?")
     assert answer.answer.startswith("Mohamed Elmaouloud Ramadane [1]")
     assert answer.notice == "L'article ne répond pas à : Quelle est la population de Bamako ?"
@@ -228,9 +233,10 @@ def test_a_lone_surrogate_in_a_question_is_replaced_not_a_crash(settings: Settin
 def test_a_question_for_two_things_gets_a_claim_for_each(settings: Settings, store: PassageStore) -> None:
     who = _key_of(store, "Mohamed Elmaouloud Ramadane")
     where = _key_of(store, "Tinzaouatene")
-    # the judge reads each claim's passage against each part: who (yes), then where: who (no), where (yes); then
-    # whether the first passage answers "where" (no): every part is answered, so nothing is noted
-    replies = [_reply(("Mohamed Elmaouloud Ramadane", who), ("Tinzaouatene", where)), YES, NO, YES, NO]
+    # each claim is judged part by part, its passage then its sentence: the first answers who (yes) and gives this
+    # answer to it (yes); the second answers who (no), where (yes), and gives its answer to who (no), where (yes).
+    # Then whether the first passage answers "where" (no): every part is answered, so nothing is noted
+    replies = [_reply(("Mohamed Elmaouloud Ramadane", who), ("Tinzaouatene", where)), YES, YES, NO, YES, NO, YES, NO]
     answer = _chain(settings, store, replies).answer("Qui a signé le communiqué, et où était la bataille ?")
     assert [c.text for c in answer.claims] == ["Mohamed Elmaouloud Ramadane", "Tinzaouatene"]
     assert answer.answer.count("[") == 2
@@ -240,9 +246,10 @@ def test_a_question_for_two_things_gets_a_claim_for_each(settings: Settings, sto
 def test_every_keeps_each_check_s_verdict_on_each_claim(settings: Settings, store: PassageStore) -> None:
     wrong = _key_of(store, "lourdes pertes")
     right = _key_of(store, "Mohamed Elmaouloud Ramadane")
-    replies = [_reply(("ont été libérés", wrong), ("Mohamed Elmaouloud Ramadane", right)), NO, YES]
+    replies = [_reply(("ont été libérés", wrong), ("Mohamed Elmaouloud Ramadane", right)), NO, NO, YES, YES]
     answer = _chain(settings, store, replies).answer("Qui a signé le communiqué ?", every=True)
     assert [d.span for d in answer.drafts] == ["ont été libérés", "Mohamed Elmaouloud Ramadane"]
     assert answer.drafts[0].verdicts["quotes_its_evidence"] and answer.drafts[0].verdicts["judged_to_answer"]
+    assert answer.drafts[0].verdicts["judged_to_state_the_answer"]
     assert not any(answer.drafts[1].verdicts.values())
     assert answer.answer == "Mohamed Elmaouloud Ramadane [1]"

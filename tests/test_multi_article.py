@@ -75,7 +75,7 @@ def _check_answers(settings: Settings, store: PassageStore, articles: dict[str, 
     for name, question, words, claim in CASES:
         probe = AnswerChain(settings, store, ScriptedChatModel([]))
         reply = _reply_citing(probe, question, words, claim)
-        chain = AnswerChain(settings, store, ScriptedChatModel([reply, '{"verdict": "yes"}']))
+        chain = AnswerChain(settings, store, ScriptedChatModel([reply, '{"verdict": "yes"}', '{"verdict": "yes"}']))
         answer = chain.answer(question)
         article = articles[name]
         assert not answer.abstained, (question, answer.dropped)

@@ -123,7 +123,8 @@ class AnswerChain:
             return []
         passages = {e.passage.id: e.passage for e in evidence}
         texts = [without_orders(passages[c.passage_id], evidence) for c in citations if c.passage_id in passages]
-        return [mine for part, mine in zip(parts, shown, strict=True) if not any(self.judge(t, part) for t in texts)]
+        answered = [any(self.judge.answers(text, part) for text in texts) for part in parts]
+        return [mine for mine, done in zip(shown, answered, strict=True) if not done]
 
     def context_passages(self, retrieved: Sequence[Passage]) -> list[Passage]:
         """Every stored passage when the store is small (a cacheable prompt), else the retrieved ones."""

@@ -18,6 +18,7 @@ import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
+from typing import Protocol
 
 from assistant.answer.answers import Citation, Claim
 from assistant.answer.evidence import Evidence
@@ -55,8 +56,17 @@ _INSTRUCTION = re.compile(
     re.IGNORECASE,
 )
 
-Judge = Callable[[str, str], bool]
-"""Whether a passage answers a question, as the model judges it reading that passage alone."""
+
+class Judge(Protocol):
+    """The model's second readings of a claim (:class:`assistant.answer.judge.SupportJudge`)."""
+
+    def answers(self, passage: str, question: str) -> bool:
+        """Whether the passage, read alone, answers the question."""
+        ...
+
+    def states(self, sentence: str, question: str, answer: str) -> bool:
+        """Whether the sentence, read alone, gives this answer to this question."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -131,9 +141,24 @@ def judged_to_answer(draft: Draft) -> str | None:
     festival, Mamou Daffé, … » they took its yes margin from 3.2 to 0.5 (none of the broad set's passages has one).
     """
     text = without_orders(draft.cited[0].passage, draft.context)
-    if any(draft.judge(text, part) for part in question_parts(draft.question)):
+    if any(draft.judge.answers(text, part) for part in question_parts(draft.question)):
         return None
     return "the evidence does not answer the question as asked"
+
+
+def judged_to_state_the_answer(draft: Draft) -> str | None:
+    """The model, shown only the evidence sentence, the question and the copied answer, must judge that the sentence
+    gives this answer to this question.
+
+    The passage judge asks whether the passage answers the question, not whether the copy is that answer: a passage
+    about two treaties answers "which treaty ...?" whichever of the two the model copied, and a false premise close
+    to what the passage reports still reads as answered. Read with the answer beside its one sentence, the model
+    turns down more of both (README's ablation). A question in two parts is judged part by part, as above.
+    """
+    sentence = draft.cited[0].text
+    if any(draft.judge.states(sentence, part, draft.answer) for part in question_parts(draft.question)):
+        return None
+    return "the evidence sentence does not give this answer"
 
 
 #: The checks, in the order they run: the first that fails gives the reason a claim is dropped.
@@ -145,6 +170,7 @@ CHECKS: tuple[Check, ...] = (
     follows_no_planted_order,
     states_the_question_figures,
     judged_to_answer,
+    judged_to_state_the_answer,
 )
 
 
