@@ -146,6 +146,9 @@ def _wait_chat_start(tab: Page, seen: int) -> None:
     tab.page.wait_for_selector(".command-buttons-container button", timeout=10_000)
 
 
+_REGENERATE = re.compile("^(Régénérer|Regenerate)$")
+
+
 def _ask(tab: Page, question: str) -> Turn:
     """Type a question, press Enter, and wait for the streamed then verified answer."""
     page = tab.page
@@ -163,6 +166,9 @@ def _ask(tab: Page, question: str) -> Turn:
     )
     first = time.monotonic() - started
     page.wait_for_selector("#stop-button", state="detached", timeout=ANSWER_TIMEOUT_MS)
+    # The first answer of a new chat can stream before the stop button is drawn (seen once): the answer is done when
+    # its regenerate button is, which comes with the verified answer or the failure, never with the streamed words.
+    _last_message(tab).locator("button", has_text=_REGENERATE).wait_for(timeout=ANSWER_TIMEOUT_MS)
     full = time.monotonic() - started
     text = page.locator('[data-step-type="assistant_message"] .message-content').last.inner_text()
     return Turn(text=text.split("\nSources\n")[0].strip(), first_token_s=round(first, 2), full_s=round(full, 2))
