@@ -32,8 +32,10 @@ VERDICT_SCHEMA = {
 #: with the margins measured offline (yes minus no, passage and question alone): from 0.5 to 0.75, 13 wrong
 #: answers shown fewer and 1 more false premise refused, for 6 right answers lost; at 1.0, 14 more lost for 14.
 YES_BIAS = -0.75
-#: The bias for "this sentence states this answer to this question". Rescoring one broad-set run (352 questions)
-#: with the margins of this prompt measured offline: see the README's ablation for what it stops and costs.
+#: The bias for "this sentence gives this answer to this question". Rescoring one broad-set run (352 questions)
+#: with this prompt's margins measured offline, over the claims the other checks let through: at 0.5, 4 wrong
+#: answers shown fewer for none right lost; at 0.75, 10 fewer (3 of them false premises) for 1 right lost; at 1.0,
+#: 16 fewer for 10 lost. Chosen on the run it was measured on: the live run in the README is the check.
 STATES_YES_BIAS = -0.75
 _VERDICT_TOKENS = 12
 #: A field of a judge prompt, filled in one pass so an article that holds "{question}" is left as it is.
