@@ -17,7 +17,7 @@ from doubles import ScriptedChatModel
 from assistant.answer.answers import Answer, Step, Token, Turn
 from assistant.answer.chain import AnswerChain
 from assistant.answer.evidence import number_evidence
-from assistant.answer.judge import STATES_YES_BIAS, VERDICT_SCHEMA, YES_BIAS
+from assistant.answer.judge import STATES_YES_BIAS, VERDICT_SCHEMA, YES_BIAS, SupportJudge
 from assistant.settings import Settings
 from ingest.loading import load_article
 from ingest.splitting import split_article
@@ -80,6 +80,14 @@ def test_the_second_readings_see_the_cited_passage_then_its_sentence_and_the_cop
     sentence = next(e.text for e in number_evidence(store.passages()) if e.key == key)
     assert f"Text: {sentence}\n" in stated.messages[-1].content, "the second judge reads the cited sentence alone"
     assert "Answer: ont été faits prisonniers" in stated.messages[-1].content
+
+
+def test_an_article_that_writes_a_prompt_field_is_shown_to_the_judge_as_written() -> None:
+    model = ScriptedChatModel([YES])
+    sentence = "Le site affichait « {question} » et « {answer} » au lieu du texte."
+    assert SupportJudge(model).states(sentence, "Qu'affichait le site ?", "{question}")
+    prompt = model.requests[0].messages[-1].content
+    assert f"Text: {sentence}\nQuestion: Qu'affichait le site ?\nAnswer: {{question}}\n" in prompt
 
 
 def test_a_claim_the_second_reading_does_not_back_becomes_a_refusal_naming_the_nearest_passage(
