@@ -192,6 +192,13 @@ def test_a_figure_of_the_question_must_be_in_the_answer_s_own_sentence_not_only_
     assert [c.text for c in right_year.claims] == ["La junte"]
 
 
+def test_a_figure_of_the_question_the_sentence_spells_out_is_stated_there() -> None:
+    spelled = _verify("Entre les mains de qui sont les 15 mercenaires russes ?", [("des séparatistes", ["S2"])])
+    assert [c.text for c in spelled.claims] == ["Des séparatistes"]
+    other = _verify("Entre les mains de qui sont les 16 mercenaires russes ?", [("des séparatistes", ["S2"])])
+    assert other.claims == [] and "['16']" in other.dropped[0]
+
+
 def test_a_question_in_two_parts_is_judged_part_by_part() -> None:
     assert question_parts("Qui a signé, et quelle est la population de Bamako ?") == (
         "Qui a signé ?", "Quelle est la population de Bamako ?")  # fmt: skip
