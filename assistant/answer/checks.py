@@ -124,7 +124,7 @@ def states_the_question_figures(draft: Draft) -> str | None:
     whole passage, "who patented a steam engine in 1883?" passed on « In 1781 James Watt patented a steam engine »
     because 1883 was two sentences further; in the sentence, 3 more false answers of two broad-set runs are caught
     (470 questions) and no right one lost. A figure the sentence spells out is stated: "the 3 sister towns" is
-    « les Trois villes sœurs »."""
+    « les Trois villes sœurs ». On the last broad run: 3 false premises refused for 1 right answer lost."""
     held = normalise(draft.cited[0].text)
     missing = [n for n in _FIGURE.findall(draft.question) if not _holds_figure(held, n)]
     return f"the question's figures {missing} are not in the evidence sentence" if missing else None
