@@ -126,14 +126,8 @@ def states_the_question_figures(draft: Draft) -> str | None:
     (470 questions) and no right one lost. A figure the sentence spells out is stated: "the 3 sister towns" is
     « les Trois villes sœurs ». On the last broad run: 3 false premises refused for 1 right answer lost."""
     held = normalise(draft.cited[0].text)
-    missing = [n for n in _FIGURE.findall(draft.question) if not _holds_figure(held, n)]
+    missing = [n for n in _FIGURE.findall(draft.question) if n not in held and not spelled_out(n, held)]
     return f"the question's figures {missing} are not in the evidence sentence" if missing else None
-
-
-def _holds_figure(text: str, figure: str) -> bool:
-    """Whether ``text`` writes ``figure`` in digits or in words (« trois », "a dozen" for 12)."""
-    words = NUMBER_WORDS.get(figure)
-    return figure in text or bool(words and re.search(rf"\b(?:{'|'.join(words)})s?\b", text))
 
 
 def judged_to_answer(draft: Draft) -> str | None:
