@@ -28,6 +28,17 @@ def test_a_translated_question_is_used_only_if_it_is_still_the_question() -> Non
     assert faithful_question("Who signed it", "Qui l'a signé")
 
 
+def test_a_translation_that_loses_or_adds_a_negation_is_not_used() -> None:
+    question = "How many prisoners did not reach their destination?"
+    assert faithful_question(question, "Combien de prisonniers n'ont pas atteint leur destination ?")
+    assert not faithful_question(question, "Combien de prisonniers n'ont-ils atteint leur destination ?")
+    assert not faithful_question("Who signed the treaty?", "Qui n'a jamais signé le traité ?")
+    assert faithful_question("Quelle est la plus grande ville ?", "What is the largest city?")  # « plus » alone
+    assert faithful_translation("n'ont jamais été retrouvés", "were never found")
+    assert not faithful_translation("n'ont jamais été retrouvés", "were found")
+    assert not faithful_translation("sans que l'on sache si cette proposition", "knowing whether this proposal")
+
+
 def _passage(text: str) -> Passage:
     return Passage("p", "d", "T", text, 0, len(text), "", 0, 0)
 

@@ -50,7 +50,7 @@ class AnswerChain:
 
     def translate(self, question: str, language: Language) -> str:
         """The question in ``language``, or the question itself when the model's translation is not faithful (it
-        answered instead, or changed a figure: :func:`faithful_question`).
+        answered instead, or changed a figure or a negation: :func:`faithful_question`).
 
         One worked example precedes it: with the instruction alone, 12 of the broad set's 50 cross-lingual
         questions came back answered or with a changed figure; with the example, 1 (caught by the check).
@@ -67,7 +67,8 @@ class AnswerChain:
 
     def translate_claims(self, claims: list[Claim], citations: Sequence[Citation], language: Language) -> list[Claim]:
         """The claims in the answer language: words copied from an article in the other language are translated,
-        and the translation is shown only if it keeps the copy's figures and names (else the copy itself is)."""
+        and the translation is shown only if it keeps the copy's figures, names and negation (else the copy itself
+        is)."""
         quotes = {c.n: c.quote for c in citations}
         return [Claim(self.shown_text(c.span, quotes[c.citations[0]], language), c.citations, c.span) for c in claims]
 
