@@ -199,6 +199,20 @@ def test_a_figure_of_the_question_the_sentence_spells_out_is_stated_there() -> N
     assert other.claims == [] and "['16']" in other.dropped[0]
 
 
+def test_a_figure_of_the_question_is_a_whole_number_of_the_sentence_or_its_ordinal() -> None:
+    inside = _verify("Qui a perdu le contrôle de 3 localités ?", [("Les groupes armés", ["S3"])])
+    assert inside.claims == [] and "['3']" in inside.dropped[0]  # the 3 of 2023 is not 3 localities
+    article = "Son troisième fils, Ögedei, régna à partir de 1229."
+    evidence = number_evidence([Passage("p", "doc", "Titre", article, 0, len(article), "", 0, 0)])
+
+    def shown(question: str) -> list[str]:
+        result = verify(question, [Drafted("Ögedei", ("S1",))], evidence, lambda doc_id: article, _YES)
+        return [c.text for c in result.claims]
+
+    assert shown("Qui était son 3e fils ?") == ["Ögedei"]
+    assert shown("Qui était son 2e fils ?") == []  # the 2 of 1229 is not « deuxième »
+
+
 def test_a_question_in_two_parts_is_judged_part_by_part() -> None:
     assert question_parts("Qui a signé, et quelle est la population de Bamako ?") == (
         "Qui a signé ?", "Quelle est la population de Bamako ?")  # fmt: skip

@@ -75,6 +75,17 @@ NUMBER_WORDS = {
     )
 }  # fmt: skip
 
+#: The ordinal words of each figure, French and English: a question's "3rd" or « 3e » is stated by a sentence that
+#: writes "third" or « troisième » (:func:`assistant.answer.checks.states_the_question_figures`).
+ORDINAL_WORDS = {
+    figure: tuple(words.split())
+    for figure, words in (
+        ("1", "first premier première"), ("2", "second seconde deuxième"), ("3", "third troisième"),
+        ("4", "fourth quatrième"), ("5", "fifth cinquième"), ("6", "sixth sixième"), ("7", "seventh septième"),
+        ("8", "eighth huitième"), ("9", "ninth neuvième"), ("10", "tenth dixième"),
+    )
+}  # fmt: skip
+
 #: The words a French or English question opens with: a question in two parts joined by "and"/« et » opens each
 #: part with one (:func:`assistant.answer.checks.question_parts`).
 QUESTION_WORDS = frozenset(
