@@ -64,7 +64,7 @@ def faithful_question(question: str, translation: str, *, may_add_figures: bool 
 def negated(text: str) -> bool:
     """Whether the text holds a negation ("did not", « n'ont pas », « aucun »). A translation that loses one asks or
     says the opposite: "How many prisoners did not reach …?" came back as « Combien de prisonniers n'ont-ils atteint
-    … ? », without « pas », and the model answered how many did. On the broad set
-    that question alone, of 52 translated questions and 12 translated answers, changes: it is now asked as the user
-    wrote it, and refused instead of answered wrong."""
+    … ? », without « pas », and the model answered how many did. On the broad set that question alone, of 52
+    translated questions and 12 translated answers, changes: it is now asked as the user wrote it, and refused
+    instead of answered wrong."""
     return bool(_NEGATION.search(text))
