@@ -128,14 +128,14 @@ def states_the_question_figures(draft: Draft) -> str | None:
     not digits inside another: "Who was the 4th son?" had passed on "the third son, …, in 1234". On the last broad
     run (rescored with whole numbers): 4 false premises refused for 1 right answer lost."""
     held = normalise(draft.cited[0].text)
-    missing = [n for n in _FIGURE.findall(draft.question) if not holds_figure(n, held) and not spelled_out(n, held)]
+    missing = [n for n in _FIGURE.findall(draft.question) if not holds_figure(n, held)]
     return f"the question's figures {missing} are not in the evidence sentence" if missing else None
 
 
 def holds_figure(figure: str, sentence: str) -> bool:
-    """Whether the (normalised) sentence holds the figure as a number of its own, not as digits of a longer one,
-    or writes it as an ordinal (:data:`ORDINAL_WORDS`)."""
-    if re.search(rf"(?<!\d)(?<!\d[.,]){re.escape(figure)}(?!\d)(?![.,]\d)", sentence):
+    """Whether the (normalised) sentence holds the figure: as a number of its own, not as digits of a longer one;
+    in words (:func:`spelled_out`); or as an ordinal (:data:`ORDINAL_WORDS`)."""
+    if re.search(rf"(?<!\d)(?<!\d[.,]){re.escape(figure)}(?!\d)(?![.,]\d)", sentence) or spelled_out(figure, sentence):
         return True
     ordinals = ORDINAL_WORDS.get(figure, ())
     return bool(ordinals) and re.search(rf"\b(?:{'|'.join(ordinals)})\b", sentence) is not None
