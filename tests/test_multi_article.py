@@ -98,3 +98,50 @@ def test_each_article_is_found_and_cited_when_only_retrieved_passages_fit(
 ) -> None:
     monkeypatch.setattr(assistant.answer.chain, "CONTEXT_CHARS", 0)
     _check_answers(settings, store, articles)
+
+
+@pytest.fixture
+def one_passage_settings(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """Settings retrieving one short passage (about a sentence) from a store too large to be the whole prompt."""
+    monkeypatch.setattr(assistant.answer.chain, "CONTEXT_CHARS", 1000)
+    return settings.model_copy(update={"top_k": 1, "chunk_size": 80})
+
+
+@pytest.fixture
+def sentence_store(one_passage_settings: Settings, embedder, articles: dict[str, Article]) -> PassageStore:
+    store = open_store(one_passage_settings, embedder)
+    for article in articles.values():
+        store.ingest(article, split_article(article, one_passage_settings.chunk_size))
+    return store
+
+
+PROMISE = "Le maire a promis que les travaux commenceraient avant la saison des pluies."
+
+
+def test_a_short_article_is_read_whole_when_the_store_is_not(
+    one_passage_settings: Settings, sentence_store: PassageStore
+) -> None:
+    """The model reads every sentence of the short article its one retrieved passage comes from, and the answer
+    cites the sentence next to the one retrieval found."""
+    question = "Quand les travaux du marché de Gao commenceront-ils ?"
+    probe = AnswerChain(one_passage_settings, sentence_store, ScriptedChatModel([]))
+    assert all(PROMISE not in p.text for p in probe.retriever.search(question))
+    reply = _reply_citing(probe, question, PROMISE, "avant la saison des pluies")
+    model = ScriptedChatModel([reply, '{"verdict": "yes"}', '{"verdict": "yes"}'])
+    answer = AnswerChain(one_passage_settings, sentence_store, model).answer(question)
+    assert not answer.abstained, answer.dropped
+    assert [c.quote for c in answer.citations] == [PROMISE]
+
+
+def test_a_question_asked_in_translation_reads_only_the_retrieved_passages(
+    one_passage_settings: Settings, sentence_store: PassageStore
+) -> None:
+    """Asked in English about the French article, the model reads the translated question over the passage found,
+    not the whole article: with more sentences it copied wrong words more often (see ``context_passages``)."""
+    translation = "Quand les travaux du marché de Gao commenceront-ils ?"
+    model = ScriptedChatModel([translation, '{"claims": []}'])
+    chain = AnswerChain(one_passage_settings, sentence_store, model)
+    answer = chain.answer("When will the works on the Gao market start?")
+    assert answer.asked == translation
+    context = model.requests[-1].messages[0].content
+    assert "S1: " in context and "S2: " not in context

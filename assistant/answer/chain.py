@@ -127,12 +127,29 @@ class AnswerChain:
         answered = [any(self.judge.answers(text, part) for text in texts) for part in parts]
         return [mine for mine, done in zip(shown, answered, strict=True) if not done]
 
-    def context_passages(self, retrieved: Sequence[Passage]) -> list[Passage]:
-        """Every stored passage when the store is small (a cacheable prompt), else the retrieved ones."""
+    def context_passages(self, retrieved: Sequence[Passage], *, whole_article: bool = True) -> list[Passage]:
+        """Every stored passage when the store is small (a cacheable prompt); else, with ``whole_article``, the
+        whole article of the best passage when it fits, followed by the other articles' retrieved passages; else
+        the retrieved passages.
+
+        A question is most often about the article its best passage comes from, and a short article read whole
+        gives the model the sentences around the one that answers. Measured on the broad set's 112 questions
+        on its 12 short articles (or led there by retrieval): French questions 58/91 right against 53/91 with the
+        retrieved passages alone, 8 wrong shown against 9; but English questions, asked in translation, 5/17
+        against 9/17, 5 wrong against 3: the model reads a translated question less well, and a longer context
+        gives it more wrong words to copy. So an article is read whole only for a question in its language.
+        """
         everything = self.retriever.passages()
         if sum(len(p.text) for p in everything) <= CONTEXT_CHARS:
             return everything
-        return sorted(retrieved, key=lambda p: (p.doc_id, p.position))
+        in_order = sorted(retrieved, key=lambda p: (p.doc_id, p.position))
+        if not retrieved or not whole_article:
+            return in_order
+        best = retrieved[0].doc_id
+        article = [p for p in everything if p.doc_id == best]
+        if sum(len(p.text) for p in article) > CONTEXT_CHARS:
+            return in_order
+        return article + [p for p in in_order if p.doc_id != best]
 
     def messages(self, question: str, language: Language, evidence: Sequence[Evidence]) -> list[Message]:
         """System prompt with the numbered articles first (the stable, cached part), the question last."""
@@ -196,7 +213,7 @@ class AnswerChain:
             retrieved = self.retriever.search(standalone, asked)
         # Paragraphs numbered from 1, as the sources show them.
         yield Step("retrieve", "\n".join(f"{p.title} §{p.paragraph + 1}: {p.text}" for p in retrieved))
-        evidence = number_evidence(self.context_passages(retrieved))
+        evidence = number_evidence(self.context_passages(retrieved, whole_article=other is None))
         if not evidence:
             raise UserError(f"no articles in store {self.store.location}; run `assistant ingest PATH` first")
         reply = yield from self.claims_reply(asked, language, evidence)
