@@ -4,7 +4,8 @@ language, ask the LLM to copy the answer from a numbered sentence, check it, tra
 Stages run in one direction and each is a plain function over typed values; the LLM is any
 :class:`~assistant.llm.protocol.ChatModel`. The prompt is laid out for the llama.cpp prompt cache: the instructions
 and the numbered articles come first and stay byte-identical from one question to the next while the store fits in
-``CONTEXT_CHARS``; only the question follows. A warm answer then re-reads a few dozen tokens, not the article.
+``CONTEXT_CHARS`` (in a larger store, while the questions stay on one short article, read whole); only the question
+follows. A warm answer then re-reads a few dozen tokens, not the article.
 """
 
 from __future__ import annotations
