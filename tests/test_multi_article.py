@@ -1,9 +1,9 @@
 """A store of several articles: a question about any of them is answered from it, and every citation names it.
 
 Three articles (the seed and two short ones on other subjects) in one real store, with scripted model replies
-(the LLM is the only fake, as in test_chain.py). Checked for both prompt layouts the chain uses: the whole store
-in the prompt (small stores) and only the retrieved passages (stores larger than ``CONTEXT_CHARS``), where the
-right article must also be found by retrieval.
+(the LLM is the only fake, as in test_chain.py). Checked for the prompt layouts the chain uses: the whole store
+in the prompt (small stores); in stores larger than ``CONTEXT_CHARS``, where the right article must also be found
+by retrieval, the whole short article of the best passage, or only the retrieved passages.
 """
 
 from __future__ import annotations
