@@ -78,6 +78,9 @@ _BUSY = "busy-"
 #: Passages read per ``get``: SQLite refuses a statement with more than 32,766 variables, one per returned record.
 _READ_PAGE = 5000
 LOCK_NAME = ".write.lock"
+CREATE_LOCK_NAME = ".create.lock"
+#: Seconds an opener waits for another process to finish creating a new store's database (well under a second here).
+_CREATE_WAIT = 60
 PID_NAME = ".write.lock.pid"
 _PLACEHOLDER_VECTOR = [1.0]
 _P = ParamSpec("_P")
@@ -670,11 +673,34 @@ class PassageStore:
                 "choose a writable directory with --store or ASSISTANT_STORE_DIR"
             ) from None
         try:
-            return chromadb.PersistentClient(path=str(store_dir), settings=chroma_settings)
+            with self._creating(store_dir):
+                return chromadb.PersistentClient(path=str(store_dir), settings=chroma_settings)
+        except CorpusError:
+            raise
         except Exception as error:
             raise CorpusError(
                 f"cannot open store {store_dir} ({type(error).__name__}: {str(error).splitlines()[0]}); "
                 "check its permissions or use another --store"
+            ) from None
+
+    @staticmethod
+    @contextlib.contextmanager
+    def _creating(store_dir: Path) -> Iterator[None]:
+        """Hold a lock while Chroma creates a new store's database, so that two processes opening one new store
+        at once take turns: both creating its tables, the second failed with "table collections already exists"
+        instead of waiting and then being told the store is being written."""
+        if (store_dir / "chroma.sqlite3").exists():
+            yield
+            return
+        from filelock import FileLock, Timeout
+
+        try:
+            with FileLock(str(store_dir / CREATE_LOCK_NAME), timeout=_CREATE_WAIT):
+                yield
+        except Timeout:
+            raise CorpusError(
+                f"store {store_dir} is being created by another process for over {_CREATE_WAIT} s; "
+                "check what holds it, or use another --store"
             ) from None
 
     def _get_collection(self, name: str) -> Collection | None:
