@@ -55,12 +55,17 @@ def articles(tmp_path: Path, seed_path: Path) -> dict[str, Article]:
     }
 
 
-@pytest.fixture
-def store(settings: Settings, embedder, articles: dict[str, Article]) -> PassageStore:
+def _ingested(settings: Settings, embedder, articles: dict[str, Article]) -> PassageStore:
+    """A real store holding ``articles``, split with the settings' passage size."""
     store = open_store(settings, embedder)
     for article in articles.values():
         store.ingest(article, split_article(article, settings.chunk_size))
     return store
+
+
+@pytest.fixture
+def store(settings: Settings, embedder, articles: dict[str, Article]) -> PassageStore:
+    return _ingested(settings, embedder, articles)
 
 
 def _reply_citing(chain: AnswerChain, question: str, words: str, claim: str) -> str:
@@ -109,10 +114,7 @@ def one_passage_settings(settings: Settings, monkeypatch: pytest.MonkeyPatch) ->
 
 @pytest.fixture
 def sentence_store(one_passage_settings: Settings, embedder, articles: dict[str, Article]) -> PassageStore:
-    store = open_store(one_passage_settings, embedder)
-    for article in articles.values():
-        store.ingest(article, split_article(article, one_passage_settings.chunk_size))
-    return store
+    return _ingested(one_passage_settings, embedder, articles)
 
 
 PROMISE = "Le maire a promis que les travaux commenceraient avant la saison des pluies."
