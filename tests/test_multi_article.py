@@ -133,6 +133,7 @@ def test_a_short_article_is_read_whole_when_the_store_is_not(
     answer = AnswerChain(one_passage_settings, sentence_store, model).answer(question)
     assert not answer.abstained, answer.dropped
     assert [c.quote for c in answer.citations] == [PROMISE]
+    assert any(PROMISE in p.text for p in answer.read), "an evaluation sees the sentence was in the model's view"
 
 
 def test_a_question_asked_in_translation_reads_only_the_retrieved_passages(

@@ -66,7 +66,8 @@ class DraftRecord:
 class Answer:
     """A verified answer: the text shown, its citations, and how it was reached (``asked`` is the question as the
     model was asked it and its checks read it: the standalone question, translated into the articles' language
-    when they are in the other one)."""
+    when they are in the other one; ``read`` is every passage the model was shown, the retrieved ones or more: a
+    short article, or a small store, is read whole)."""
 
     question: str
     standalone_question: str
@@ -77,6 +78,7 @@ class Answer:
     citations: list[Citation] = field(default_factory=list)
     claims: list[Claim] = field(default_factory=list)
     retrieved: list[Passage] = field(default_factory=list)
+    read: list[Passage] = field(default_factory=list)
     notice: str | None = None
     dropped: list[str] = field(default_factory=list)
     drafts: list[DraftRecord] = field(default_factory=list)
@@ -93,6 +95,7 @@ class Answer:
             "abstained": self.abstained,
             "citations": [asdict(c) for c in self.citations],
             "retrieved": [{"passage_id": p.id, "doc_id": p.doc_id, "text": p.text} for p in self.retrieved],
+            "read": [p.id for p in self.read],
             "notice": self.notice,
             "dropped": self.dropped,
             "drafts": [asdict(d) for d in self.drafts],

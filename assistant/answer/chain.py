@@ -285,6 +285,7 @@ class AnswerChain:
             answer="",
             abstained=not checked.claims,
             retrieved=list(retrieved),
+            read=list({e.passage.id: e.passage for e in evidence}.values()),
             dropped=checked.dropped,
         )
         if checked.claims:
