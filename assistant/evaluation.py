@@ -308,6 +308,7 @@ def judge(case: Case, answer: Answer, article_text: ArticleText) -> Outcome:
     doc_id = case.doc_id
     answered = case.answerable and not answer.abstained
     answerable_gold = case.gold if case.answerable else ()
+    sentences = answer_sentences(case.gold)
     right = 0
     verbatim = 0
     for c in answer.citations:
@@ -318,8 +319,8 @@ def judge(case: Case, answer: Answer, article_text: ArticleText) -> Outcome:
     return Outcome(
         case=case,
         answer=answer,
-        retrieved=any(holds_gold(p.text, answer_sentences(case.gold)) for p in answer.retrieved),
-        read=any(holds_gold(p.text, answer_sentences(case.gold)) for p in answer.read),
+        retrieved=any(holds_gold(p.text, sentences) for p in answer.retrieved),
+        read=any(holds_gold(p.text, sentences) for p in answer.read),
         correct=answered and matches_answer(answer.answer, case.answer_any, case.whole_words),
         citations_right=right,
         citations_total=len(answer.citations),

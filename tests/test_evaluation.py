@@ -7,7 +7,7 @@ by hand (the chain itself is run in ``test_chain.py`` and ``test_multi_article.p
 from __future__ import annotations
 
 from assistant.answer.answers import Answer, DraftRecord
-from assistant.evaluation import Case, Report, judge
+from assistant.evaluation import Case, Outcome, Report, judge
 from ingest.articles import Passage
 
 ARTICLE = "Le marché de Gao sera reconstruit. Les travaux commenceront avant la saison des pluies."
@@ -30,12 +30,10 @@ def _draft(text: str, passage: Passage, **verdicts: str | None) -> DraftRecord:
 
 
 def _answer(text: str, drafts: list[DraftRecord], *, read: list[Passage], abstained: bool = False) -> Answer:
-    return Answer(
-        WHEN.question, WHEN.question, "fr", text, abstained, retrieved=[FIRST], read=read, drafts=drafts
-    )
+    return Answer(WHEN.question, WHEN.question, "fr", text, abstained, retrieved=[FIRST], read=read, drafts=drafts)
 
 
-def _judge(case: Case, answer: Answer) -> object:
+def _judge(case: Case, answer: Answer) -> Outcome:
     return judge(case, answer, lambda doc_id: ARTICLE)
 
 
