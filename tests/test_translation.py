@@ -49,3 +49,10 @@ def test_the_question_is_translated_when_a_passage_found_is_in_the_other_languag
     assert AnswerChain.other_language("Who claimed a victory?", [english, french], "en") == "fr"
     assert AnswerChain.other_language("Who claimed a victory?", [english], "en") is None
     assert AnswerChain.other_language("Qui a revendiqué une victoire ?", [english], "fr") == "en"
+
+
+def test_a_passage_in_the_other_language_far_down_the_ranking_does_not_translate_the_question() -> None:
+    french = [_passage(f"Les séparatistes ont revendiqué une victoire le {day} juillet.") for day in range(1, 5)]
+    english = _passage("The separatists claimed a victory at Tinzaouatene.")
+    assert AnswerChain.other_language("Qui a revendiqué une victoire ?", [*french, english], "fr") is None
+    assert AnswerChain.other_language("Qui a revendiqué une victoire ?", [*french[:3], english], "fr") == "en"
