@@ -91,8 +91,8 @@ class AnswerChain:
 
         Measured on the broad set (dense search, 2026-12-07): among the first 4 passages, true for 48 of its 50
         cross-lingual questions (the first passage alone: 41), for 7 of its 242 same-language ones and none of the
-        60 unanswerable. Among the first 6 (as many as are retrieved since), for no more cross-lingual questions
-        but 9 same-language ones and 1 unanswerable: the fifth or sixth passage is from another article, and a
+        60 unanswerable. Among the first 6 (``ASSISTANT_TOP_K=6``), for no more cross-lingual questions but 9
+        same-language ones and 1 unanswerable: the fifth or sixth passage is from another article, and a
         same-language question translated for it is asked in a language its own article is not written in."""
         asked = detect_language(question, default=language)
         languages = {detect_language(p.text, default=asked) for p in retrieved[:TRANSLATION_DEPTH]}
