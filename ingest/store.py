@@ -83,6 +83,12 @@ CREATE_LOCK_NAME = ".create.lock"
 _CREATE_WAIT = 60
 PID_NAME = ".write.lock.pid"
 _PLACEHOLDER_VECTOR = [1.0]
+#: How many candidates Chroma's HNSW index explores per search (Chroma's default: 100). An embedded client rebuilds
+#: the index of the vectors it has not yet saved (under 1,000) each time a process opens the store, in parallel, so
+#: the graph differs from one process to the next; at 100, on the broad set's store (991 passages, 352 questions,
+#: exact search as the reference), 6 of 12 processes each missed one of a question's 4 nearest passages, and the
+#: answer depended on which process asked. At 400, none of 12 did.
+SEARCH_EF = 400
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
 
@@ -720,7 +726,7 @@ class PassageStore:
             self._passages = self._client.get_or_create_collection(
                 self.config.collection,
                 embedding_function=None,
-                configuration={"hnsw": {"space": "cosine"}},
+                configuration={"hnsw": {"space": "cosine", "ef_search": SEARCH_EF}},
                 metadata={
                     "schema": SCHEMA,
                     "embedder_backend": identity.backend,
@@ -729,6 +735,7 @@ class PassageStore:
                 },
             )
             self._check_identity(self._passages)
+        self._search_wide(self._passages)
         if self._catalog is None:
             self._catalog = self._client.get_or_create_collection(
                 self.config.collection + CATALOG_SUFFIX, embedding_function=None, metadata={"schema": SCHEMA}
@@ -737,6 +744,14 @@ class PassageStore:
             self._generation = self._client.get_or_create_collection(
                 self.config.collection + GENERATION_SUFFIX, embedding_function=None, metadata={"schema": SCHEMA}
             )
+
+    @staticmethod
+    def _search_wide(collection: Collection) -> None:
+        """Give a store created before :data:`SEARCH_EF` its search breadth, on its next write (readers never
+        write: other processes may be reading it)."""
+        hnsw = (collection.configuration or {}).get("hnsw") or {}
+        if hnsw.get("ef_search", 0) < SEARCH_EF:
+            collection.modify(configuration={"hnsw": {"ef_search": SEARCH_EF}})
 
     def _check_identity(self, collection: Collection) -> None:
         """Refuse a store built with another embedder: its vectors are not comparable with ours."""
