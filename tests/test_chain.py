@@ -185,10 +185,19 @@ def test_a_question_in_two_parts_gets_the_part_the_article_answers_and_says_whic
     settings: Settings, store: PassageStore
 ) -> None:
     key = _key_of(store, "Mohamed Elmaouloud Ramadane")
-    chain = _chain(settings, store, [_reply(("Mohamed Elmaouloud Ramadane", key)), YES, YES, NO])
-    answer = chain.answer("Qui a signé le communiqué, et quelle est la population de Bamako ?")
-    assert answer.answer.startswith("Mohamed Elmaouloud Ramadane [1]")
+    replies = [_reply(("Mohamed Elmaouloud Ramadane", key)), YES, YES, '{"claims": []}']
+    answer = _chain(settings, store, replies).answer(
+        "Qui a signé le communiqué, et quelle est la population de Bamako ?"
+    )
+    assert answer.answer == "Mohamed Elmaouloud Ramadane [1]"
     assert answer.notice == "L'article ne répond pas à : Quelle est la population de Bamako ?"
+
+
+def test_a_question_in_two_parts_the_article_does_not_answer_is_one_refusal(
+    settings: Settings, store: PassageStore
+) -> None:
+    answer = _chain(settings, store, ['{"claims": []}'] * 2).answer("Qui a gagné le match, et quel était le score ?")
+    assert answer.abstained and answer.answer == "L'article ne le dit pas." and answer.notice is None
 
 
 def test_huge_question_is_cut_and_the_user_told(settings: Settings, store: PassageStore) -> None:
@@ -238,17 +247,40 @@ def test_a_lone_surrogate_in_a_question_is_replaced_not_a_crash(settings: Settin
     assert answer.abstained and "\ud800" not in answer.question
 
 
-def test_a_question_for_two_things_gets_a_claim_for_each(settings: Settings, store: PassageStore) -> None:
+def test_each_part_of_a_question_is_asked_and_checked_alone_and_gets_its_claim(
+    settings: Settings, store: PassageStore
+) -> None:
     who = _key_of(store, "Mohamed Elmaouloud Ramadane")
     where = _key_of(store, "Tinzaouatene")
-    # each claim is judged part by part, its passage then its sentence: the first answers who (yes) and gives this
-    # answer to it (yes); the second answers who (no), where (yes), and gives its answer to who (no), where (yes).
-    # Then whether the first passage answers "where" (no): every part is answered, so nothing is noted
-    replies = [_reply(("Mohamed Elmaouloud Ramadane", who), ("Tinzaouatene", where)), YES, YES, NO, YES, NO, YES, NO]
-    answer = _chain(settings, store, replies).answer("Qui a signé le communiqué, et où était la bataille ?")
-    assert [c.text for c in answer.claims] == ["Mohamed Elmaouloud Ramadane", "Tinzaouatene"]
-    assert answer.answer.count("[") == 2
-    assert answer.notice is None
+    replies = [_reply(("Mohamed Elmaouloud Ramadane", who)), YES, YES, _reply(("Tinzaouatene", where)), YES, YES]
+    model = ScriptedChatModel(replies)
+    events = list(AnswerChain(settings, store, model).stream("Qui a signé le communiqué, et où était la bataille ?"))
+    answer = events[-1]
+    assert isinstance(answer, Answer)
+    assert answer.answer == "Mohamed Elmaouloud Ramadane [1]; Tinzaouatene [2]" and answer.notice is None
+    sentences = {e.key: e.text for e in number_evidence(store.passages())}
+    assert [c.quote for c in answer.citations] == [sentences[who], sentences[where]]
+    streamed = "".join(e.text for e in events if isinstance(e, Token))
+    assert streamed == "Mohamed Elmaouloud Ramadane; Tinzaouatene"
+    asked = [r.messages[-1].content.strip() for r in model.requests if r.schema and "claims" in r.schema["properties"]]
+    assert asked == ["Question : Qui a signé le communiqué ?", "Question : Où était la bataille ?"]
+
+
+def test_a_sentence_cited_for_two_parts_keeps_one_number(settings: Settings, store: PassageStore) -> None:
+    key = _key_of(store, "Tinzaouatene")
+    replies = [_reply(("séparatistes maliens", key)), YES, YES, _reply(("Tinzaouatene", key)), YES, YES]
+    answer = _chain(settings, store, replies).answer("Qui a revendiqué la victoire, et où étaient les combats ?")
+    assert answer.answer == "Séparatistes maliens [1]; Tinzaouatene [1]" and len(answer.citations) == 1
+
+
+def test_a_part_that_names_nothing_alone_is_asked_with_the_whole_question(
+    settings: Settings, store: PassageStore
+) -> None:
+    key = _key_of(store, "Tinzaouatene")
+    model = ScriptedChatModel([_reply(("Tinzaouatene", key)), YES, YES])
+    answer = AnswerChain(settings, store, model).answer("Qui a gagné, et où ?")
+    assert answer.answer == "Tinzaouatene [1]"
+    assert model.requests[0].messages[-1].content.strip() == "Question : Qui a gagné, et où ?"
 
 
 def test_every_keeps_each_check_s_verdict_on_each_claim(settings: Settings, store: PassageStore) -> None:

@@ -10,8 +10,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from assistant.answer.checks import CHECKS, Judge, SupportedClaims, display, question_parts, verify
+from assistant.answer.checks import CHECKS, Judge, SupportedClaims, display, verify
 from assistant.answer.evidence import Evidence, number_evidence
+from assistant.answer.parts import question_parts
 from assistant.answer.render import render
 from assistant.answer.reply import ANSWER_CHARS, Drafted
 from ingest.articles import Passage
@@ -213,7 +214,7 @@ def test_a_figure_of_the_question_is_a_whole_number_of_the_sentence_or_its_ordin
     assert shown("Qui était son 2e fils ?") == []  # the 2 of 1229 is not « deuxième »
 
 
-def test_a_question_in_two_parts_is_judged_part_by_part() -> None:
+def test_a_question_in_two_parts_asked_whole_is_judged_part_by_part() -> None:
     assert question_parts("Qui a signé, et quelle est la population de Bamako ?") == (
         "Qui a signé ?", "Quelle est la population de Bamako ?")  # fmt: skip
     assert question_parts("Who won and where?") == ("Who won?", "Where?")

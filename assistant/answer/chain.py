@@ -15,11 +15,12 @@ from collections.abc import Generator, Iterator, Sequence
 from functools import cache
 
 from assistant.answer.answers import Answer, Citation, Claim, DraftRecord, Event, Step, Token, Turn
-from assistant.answer.checks import CheckedDraft, display, gives_orders, question_parts, verify, without_orders
+from assistant.answer.checks import CheckedDraft, display, gives_orders, verify
 from assistant.answer.evidence import Evidence, format_context, number_evidence
 from assistant.answer.judge import SupportJudge
+from assistant.answer.parts import joined_answer, separate_questions
 from assistant.answer.prompts import load_prompt
-from assistant.answer.render import render
+from assistant.answer.render import CLAIM_SEPARATOR, render
 from assistant.answer.reply import MAX_REPLY_TOKENS, Drafted, claims_schema, parse_claims, streamed_text
 from assistant.answer.retrieval import HybridRetriever
 from assistant.answer.translation import faithful_question, faithful_translation, needs_translation
@@ -122,19 +123,6 @@ class AnswerChain:
         faithful = faithful_question(question, standalone, may_add_figures=True)
         return standalone if faithful and keeps_the_question(question, standalone) else question
 
-    def unanswered_parts(
-        self, standalone: str, asked: str, citations: Sequence[Citation], evidence: Sequence[Evidence]
-    ) -> list[str]:
-        """The parts of a question in several parts (:func:`question_parts`) that no cited passage answers, as the
-        user asked them: the answer says what the article does not answer instead of answering silently in part."""
-        parts, shown = question_parts(asked), question_parts(standalone)
-        if len(parts) < 2 or len(parts) != len(shown) or not citations:
-            return []
-        passages = {e.passage.id: e.passage for e in evidence}
-        texts = [without_orders(passages[c.passage_id], evidence) for c in citations if c.passage_id in passages]
-        answered = [any(self.judge.answers(text, part) for text in texts) for part in parts]
-        return [mine for mine, done in zip(shown, answered, strict=True) if not done]
-
     def context_passages(self, retrieved: Sequence[Passage], *, whole_article: bool = True) -> list[Passage]:
         """Every stored passage when the store is small (a cacheable prompt); else, with ``whole_article``, the
         whole article of the best passage when it fits, followed by the other articles' retrieved passages; else
@@ -166,9 +154,10 @@ class AnswerChain:
         return [Message("system", system), Message("user", user)]
 
     def claims_reply(
-        self, question: str, language: Language, evidence: Sequence[Evidence]
+        self, question: str, language: Language, evidence: Sequence[Evidence], lead: str
     ) -> Generator[Token, None, str]:
-        """Ask for the claims under the schema; yield the answers as they stream, return the whole reply."""
+        """Ask for the claims under the schema; yield the answers as they stream (the first piece after ``lead``),
+        return the whole reply."""
         schema = claims_schema([e.key for e in evidence])
         buffer, shown = "", ""
         messages = self.messages(question, language, evidence)
@@ -176,7 +165,7 @@ class AnswerChain:
             buffer += chunk
             text = streamed_text(buffer)
             if len(text) > len(shown) and text.startswith(shown):
-                yield Token(text[len(shown) :])
+                yield Token((lead if not shown else "") + text[len(shown) :])
                 shown = text
         return buffer
 
@@ -209,6 +198,24 @@ class AnswerChain:
         standalone = self.rewrite(question, history)
         if standalone != question:
             yield Step("rewrite", standalone)
+        parts = separate_questions(standalone)
+        answers: list[Answer] = []
+        for part in parts:
+            lead = CLAIM_SEPARATOR if any(earlier.drafts for earlier in answers) else ""  # text streamed before
+            answers.append((yield from self._answer_part(question, part, language, every, lead)))
+        answer = answers[0] if len(parts) == 1 else joined_answer(question, standalone, language, parts, answers)
+        if cut:
+            cut_notice = CATALOGUE[language]["question_cut"].format(limit=self.settings.max_question_chars)
+            answer.notice = " ".join(filter(None, (cut_notice, answer.notice)))
+        answer.seconds = time.perf_counter() - started
+        yield answer
+
+    def _answer_part(
+        self, question: str, standalone: str, language: Language, every: bool, lead: str
+    ) -> Generator[Event, None, Answer]:
+        """Retrieve, translate when the passages are in the other language, ask, check: the answer to one standalone
+        question (the whole question, or one of its parts), its steps and tokens yielded as they come, the first
+        token after ``lead`` (the separator from a part already streamed)."""
         retrieved = self.retriever.search(standalone)
         asked = standalone
         other = self.other_language(standalone, retrieved, language)
@@ -224,16 +231,9 @@ class AnswerChain:
         evidence = number_evidence(self.context_passages(retrieved, whole_article=other is None))
         if not evidence:
             raise UserError(f"no articles in store {self.store.location}; run `assistant ingest PATH` first")
-        reply = yield from self.claims_reply(asked, language, evidence)
+        reply = yield from self.claims_reply(asked, language, evidence, lead)
         drafted = parse_claims(reply)
-        answer = self._answer_from_claims(question, standalone, asked, language, drafted, evidence, retrieved, every)
-        notices = [CATALOGUE[language]["part_not_answered"].format(part=part)
-                   for part in self.unanswered_parts(standalone, asked, answer.citations, evidence)]  # fmt: skip
-        if cut:
-            notices.insert(0, CATALOGUE[language]["question_cut"].format(limit=self.settings.max_question_chars))
-        answer.notice = " ".join(notices) or None
-        answer.seconds = time.perf_counter() - started
-        yield answer
+        return self._answer_from_claims(question, standalone, asked, language, drafted, evidence, retrieved, every)
 
     def answer(self, question: str, history: Sequence[Turn] = (), *, every: bool = False) -> Answer:
         """The verified answer, without streaming (``every``: see :meth:`stream`)."""

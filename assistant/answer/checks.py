@@ -22,9 +22,10 @@ from typing import Protocol
 
 from assistant.answer.answers import Citation, Claim
 from assistant.answer.evidence import Evidence
+from assistant.answer.parts import question_parts
 from assistant.answer.render import citation
 from assistant.answer.reply import ANSWER_CHARS, Drafted
-from assistant.text.lexicon import NUMBER_WORDS, ORDINAL_WORDS, QUESTION_WORDS
+from assistant.text.lexicon import NUMBER_WORDS, ORDINAL_WORDS
 from assistant.text.normalise import normalise, tokenize
 from ingest.articles import Passage
 
@@ -34,9 +35,6 @@ _WORD = re.compile(r"\w+")
 _DIGITS = re.compile(r"\d+")
 #: The words by which a question offers its answers to choose from ("north or south?", « nord ou sud ? »).
 _OFFERS_A_CHOICE = frozenset({"or", "ou", "either", "soit"})
-_JOINED_QUESTION = re.compile(
-    rf",?\s+(?:et|and)\s+(?=(?:d['’])?(?:{'|'.join(sorted(QUESTION_WORDS))})\b)", re.IGNORECASE
-)
 #: How close (difflib ratio, accents, case and punctuation folded) a copy must be to a run of the sentence's words
 #: for that run to be taken as what the model meant to copy: "Hasan al-Turabi" for the article's "Hassan
 #: al-Turabi", "5.72%" for "5,72 %". Measured on the broad set: 8 right answers the model misspelt, none wrong.
@@ -146,9 +144,10 @@ def judged_to_answer(draft: Draft) -> str | None:
 
     A second reading with nothing else in view: the answering prompt shows several passages and asks for a copy,
     and a 1.5B model then copies the nearest answer to a question the article does not answer. Its yes/no is
-    read with a threshold calibrated on the broad set (see :mod:`assistant.answer.judge`). A question in two parts
-    ("who signed it, and what is the population of Bamako?") is judged part by part: a passage that answers one
-    part answers the question for that claim (the whole question was refused). The judge does not read
+    read with a threshold calibrated on the broad set (see :mod:`assistant.answer.judge`). A question in parts is
+    asked part by part (:mod:`assistant.answer.parts`), except one whose part names nothing alone ("who won, and
+    where?"): asked whole, it is judged part by part, and a passage that answers one part answers it for that
+    claim (the whole question was refused). The judge does not read
     the passage's lines that give orders to an assistant: they are never support, and beside « Le directeur du
     festival, Mamou Daffé, … » they took its yes margin from 3.2 to 0.5 (none of the broad set's passages has one).
     """
@@ -361,19 +360,6 @@ def display(answer: str) -> str:
 def gives_orders(sentence: str) -> bool:
     """Whether a sentence of an article is an instruction addressed to an assistant, not reporting."""
     return bool(_INSTRUCTION.search(normalise(sentence)))
-
-
-def question_parts(question: str) -> tuple[str, ...]:
-    """The questions a question asks: two or more when it opens with a question word and joins another question by
-    "and"/« et » (« Qui a signé le communiqué, et quelle est la population de Bamako ? »), else itself."""
-    opening = _WORD.search(question)
-    if not opening or opening.group().lower() not in QUESTION_WORDS:
-        return (question,)
-    pieces = [p.strip(" ,?") for p in _JOINED_QUESTION.split(question) if p.strip(" ,?")]
-    if len(pieces) < 2:
-        return (question,)
-    mark = " ?" if question.rstrip().endswith(" ?") else "?"
-    return tuple(p[:1].upper() + p[1:] + mark for p in pieces)
 
 
 def without_orders(passage: Passage, sentences: Iterable[Evidence]) -> str:
