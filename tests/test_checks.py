@@ -264,3 +264,22 @@ def test_an_answer_that_only_repeats_the_question_is_not_shown_unless_the_questi
 def test_a_sentence_id_given_as_the_answer_is_that_sentence_s_words() -> None:
     [claim] = _verify("Quand ?", [("S3", [])]).claims
     assert claim.span == _evidence()[2].text
+
+
+def test_a_list_put_together_from_several_sentences_is_one_claim_per_item_each_citing_its_sentence() -> None:
+    result = _verify("Qu'ont fait les groupes et la junte ?", [("lourdes pertes, actes de rupture", ["S1"])])
+    assert render(result.claims) == "Lourdes pertes [1]; Actes de rupture [2]"
+    assert [c.quote.split()[-1] for c in result.citations] == ["pertes.", "rupture."]
+
+
+def test_a_list_with_an_item_the_article_does_not_hold_is_not_shown_in_part() -> None:
+    result = _verify("Qu'ont fait les groupes ?", [("lourdes pertes, actes de bravoure", ["S1"])])
+    assert result.claims == [] and "not the words of its evidence" in result.dropped[0]
+
+
+def test_words_found_whole_in_a_sentence_stay_one_claim_even_with_a_comma_or_and() -> None:
+    article = "Le Mali a rompu avec la France et ses partenaires européens."
+    evidence = number_evidence([Passage("p", "doc", "Titre", article, 0, len(article), "", 0, 0)])
+    drafted = [Drafted("la France et ses partenaires européens", ("S1",))]
+    result = verify("Avec qui le Mali a-t-il rompu ?", drafted, evidence, lambda doc_id: article, _YES)
+    assert [c.text for c in result.claims] == ["La France et ses partenaires européens"]

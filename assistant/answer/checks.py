@@ -33,6 +33,8 @@ _FIGURE = re.compile(r"\d+(?:[.,]\d+)*")
 _EDGES = " \t\n.,;:!?\"'«»“”‘’()[]"
 _WORD = re.compile(r"\w+")
 _DIGITS = re.compile(r"\d+")
+#: What separates the items of a list: commas, semicolons, "and", « et ».
+_LIST_SEPARATOR = re.compile(r"\s*[,;]\s*|\s+(?:and|et)\s+", re.IGNORECASE)
 #: The words by which a question offers its answers to choose from ("north or south?", « nord ou sud ? »).
 _OFFERS_A_CHOICE = frozenset({"or", "ou", "either", "soit"})
 #: How close (difflib ratio, accents, case and punctuation folded) a copy must be to a run of the sentence's words
@@ -229,7 +231,8 @@ def verify(
     ``article_text`` gives the stored text of an article: a sentence that is no longer the article's text at its
     offsets (the article was re-ingested meanwhile) cannot be cited. ``ranked`` lists passage ids best first, to
     choose among several sentences holding a misplaced copy. ``every`` runs every check on every draft instead of
-    stopping at the first failure; ``skip`` names checks left out (an ablation). Duplicate claims are shown once.
+    stopping at the first failure; ``skip`` names checks left out (an ablation). A list put together from several
+    sentences is checked item by item (:func:`list_items`). Duplicate claims are shown once.
     """
     context = tuple(e for e in evidence if article_text(e.passage.doc_id)[e.start : e.end] == e.text)
     by_key = {e.key: e for e in context}
@@ -246,25 +249,26 @@ def verify(
         if answer.upper() in by_key:  # the model gave a sentence's id instead of its words: those words are the copy
             cited = (by_key[answer.upper()],)
             answer = cited[0].text
-        answer, located = locate(answer, cited, context, rank)
-        draft = Draft(question, answer, located, context, judge)
-        checked = CheckedDraft(draft, _run(draft, every, skipped))
-        result.checked.append(checked)
-        if checked.problem:
-            result.dropped.append(f"{checked.problem}: {answer}")
-            continue
-        key = (normalise(answer), draft.cited[0].key)
-        if key in shown:
-            continue
-        shown.add(key)
-        ns = []
-        for item in draft.cited[:1]:
-            where = (item.passage.doc_id, item.start)
-            if where not in numbers:
-                numbers[where] = len(result.citations) + 1
-                result.citations.append(citation(numbers[where], item))
-            ns.append(numbers[where])
-        result.claims.append(Claim(text=display(answer), citations=tuple(ns), span=answer))
+        for listed in list_items(answer, context):
+            copy, located = locate(listed, cited, context, rank)
+            draft = Draft(question, copy, located, context, judge)
+            checked = CheckedDraft(draft, _run(draft, every, skipped))
+            result.checked.append(checked)
+            if checked.problem:
+                result.dropped.append(f"{checked.problem}: {copy}")
+                continue
+            key = (normalise(copy), draft.cited[0].key)
+            if key in shown:
+                continue
+            shown.add(key)
+            ns = []
+            for sentence in draft.cited[:1]:
+                where = (sentence.passage.doc_id, sentence.start)
+                if where not in numbers:
+                    numbers[where] = len(result.citations) + 1
+                    result.citations.append(citation(numbers[where], sentence))
+                ns.append(numbers[where])
+            result.claims.append(Claim(text=display(copy), citations=tuple(ns), span=copy))
     return result
 
 
@@ -280,6 +284,18 @@ def _run(draft: Draft, every: bool, skipped: set[str]) -> dict[str, str | None]:
         if verdicts[check.__name__] and not every:
             break
     return verdicts
+
+
+def list_items(answer: str, context: Sequence[Evidence]) -> list[str]:
+    """The items of a list the model put together from several sentences ("Mali, France", each named in a sentence
+    of its own), each to be found and checked as a claim of its own; else the answer itself: a copy found whole in
+    a sentence, or one with an item found in none, is one claim."""
+    if any(copied_from(answer, e) for e in context):
+        return [answer]
+    items = [item for item in _LIST_SEPARATOR.split(answer) if item.strip(_EDGES)]
+    if len(items) > 1 and all(any(copied_from(item, e) for e in context) for item in items):
+        return items
+    return [answer]
 
 
 def locate(
