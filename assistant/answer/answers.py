@@ -66,8 +66,9 @@ class DraftRecord:
 class Answer:
     """A verified answer: the text shown, its citations, and how it was reached (``asked`` is the question as the
     model was asked it and its checks read it: the standalone question, translated into the articles' language
-    when they are in the other one; ``read`` is every passage the model was shown, the retrieved ones or more: a
-    short article, or a small store, is read whole)."""
+    when they are in the other one, or each of its parts in turn (:mod:`assistant.answer.parts`); ``read`` is
+    every passage the model was shown, the retrieved ones or more: a short article, or a small store, is read
+    whole)."""
 
     question: str
     standalone_question: str

@@ -149,7 +149,7 @@ def judged_to_answer(draft: Draft) -> str | None:
     read with a threshold calibrated on the broad set (see :mod:`assistant.answer.judge`). A question in parts is
     asked part by part (:mod:`assistant.answer.parts`), except one whose part names nothing alone ("who won, and
     where?"): asked whole, it is judged part by part, and a passage that answers one part answers it for that
-    claim (the whole question was refused). The judge does not read
+    claim (judged as one question, it was refused). The judge does not read
     the passage's lines that give orders to an assistant: they are never support, and beside « Le directeur du
     festival, Mamou Daffé, … » they took its yes margin from 3.2 to 0.5 (none of the broad set's passages has one).
     """
