@@ -283,3 +283,11 @@ def test_words_found_whole_in_a_sentence_stay_one_claim_even_with_a_comma_or_and
     drafted = [Drafted("la France et ses partenaires européens", ("S1",))]
     result = verify("Avec qui le Mali a-t-il rompu ?", drafted, evidence, lambda doc_id: article, _YES)
     assert [c.text for c in result.claims] == ["La France et ses partenaires européens"]
+
+
+def test_a_copy_respelt_as_the_article_has_it_is_not_split_as_a_list() -> None:
+    article = "Le maillot du club est rayé de vert et de jaune."
+    evidence = number_evidence([Passage("p", "doc", "Titre", article, 0, len(article), "", 0, 0)])
+    drafted = [Drafted("vert et jaune", ("S1",))]
+    result = verify("Quelles sont les couleurs du maillot ?", drafted, evidence, lambda doc_id: article, _YES)
+    assert [c.text for c in result.claims] == ["Vert et de jaune"]

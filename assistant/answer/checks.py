@@ -232,7 +232,7 @@ def verify(
     offsets (the article was re-ingested meanwhile) cannot be cited. ``ranked`` lists passage ids best first, to
     choose among several sentences holding a misplaced copy. ``every`` runs every check on every draft instead of
     stopping at the first failure; ``skip`` names checks left out (an ablation). A list put together from several
-    sentences is checked item by item (:func:`list_items`). Duplicate claims are shown once.
+    sentences is checked item by item (:func:`located_items`). Duplicate claims are shown once.
     """
     context = tuple(e for e in evidence if article_text(e.passage.doc_id)[e.start : e.end] == e.text)
     by_key = {e.key: e for e in context}
@@ -249,8 +249,7 @@ def verify(
         if answer.upper() in by_key:  # the model gave a sentence's id instead of its words: those words are the copy
             cited = (by_key[answer.upper()],)
             answer = cited[0].text
-        for listed in list_items(answer, context):
-            copy, located = locate(listed, cited, context, rank)
+        for copy, located in located_items(answer, cited, context, rank):
             draft = Draft(question, copy, located, context, judge)
             checked = CheckedDraft(draft, _run(draft, every, skipped))
             result.checked.append(checked)
@@ -286,16 +285,22 @@ def _run(draft: Draft, every: bool, skipped: set[str]) -> dict[str, str | None]:
     return verdicts
 
 
-def list_items(answer: str, context: Sequence[Evidence]) -> list[str]:
-    """The items of a list the model put together from several sentences ("Mali, France", each named in a sentence
-    of its own), each to be found and checked as a claim of its own; else the answer itself: a copy found whole in
-    a sentence, or one with an item found in none, is one claim."""
-    if any(copied_from(answer, e) for e in context):
-        return [answer]
+def located_items(
+    answer: str, cited: tuple[Evidence, ...], context: Sequence[Evidence], rank: dict[str, int]
+) -> list[tuple[str, tuple[Evidence, ...]]]:
+    """The answer located (:func:`locate`) as one claim; or, when it is the words of no sentence even once respelt,
+    the items of a list the model put together from several sentences ("Mali, France", each named in a sentence of
+    its own), each located as a claim of its own. A list with an item found in no sentence stays one claim.
+
+    Tried before :func:`locate`'s respelling, the split broke two right copies on the broad set: « vert et jaune »
+    and « ADN et ARN », respelt as the article's « vert et de jaune » and « ADN et de l'ARN »."""
+    whole = locate(answer, cited, context, rank)
+    if whole[1] and copied_from(whole[0], whole[1][0]):
+        return [whole]
     items = [item for item in _LIST_SEPARATOR.split(answer) if item.strip(_EDGES)]
     if len(items) > 1 and all(any(copied_from(item, e) for e in context) for item in items):
-        return items
-    return [answer]
+        return [locate(item, cited, context, rank) for item in items]
+    return [whole]
 
 
 def locate(
