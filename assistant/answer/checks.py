@@ -166,7 +166,7 @@ def judged_to_state_the_answer(draft: Draft) -> str | None:
     The passage judge asks whether the passage answers the question, not whether the copy is that answer: a passage
     about two treaties answers "which treaty ...?" whichever of the two the model copied, and a false premise close
     to what the passage reports still reads as answered. Read with the answer beside its one sentence, the model
-    turns down more of both: on the broad run, 12 wrong answers shown fewer (4 of them false premises) for 2 right
+    turns down more of both: on the broad run, 7 wrong answers shown fewer (2 of them false premises) for 3 right
     ones lost (README's ablation). A question in two parts is judged part by part, as above.
     """
     sentence = draft.cited[0].text
