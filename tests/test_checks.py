@@ -277,17 +277,20 @@ def test_a_list_with_an_item_the_article_does_not_hold_is_not_shown_in_part() ->
     assert result.claims == [] and "not the words of its evidence" in result.dropped[0]
 
 
+def _shown_from_one_sentence(article: str, question: str, copy: str) -> list[str]:
+    """The claims shown when the model copies ``copy`` from an article of one sentence."""
+    evidence = number_evidence([Passage("p", "doc", "Titre", article, 0, len(article), "", 0, 0)])
+    result = verify(question, [Drafted(copy, ("S1",))], evidence, lambda doc_id: article, _YES)
+    return [c.text for c in result.claims]
+
+
 def test_words_found_whole_in_a_sentence_stay_one_claim_even_with_a_comma_or_and() -> None:
     article = "Le Mali a rompu avec la France et ses partenaires européens."
-    evidence = number_evidence([Passage("p", "doc", "Titre", article, 0, len(article), "", 0, 0)])
-    drafted = [Drafted("la France et ses partenaires européens", ("S1",))]
-    result = verify("Avec qui le Mali a-t-il rompu ?", drafted, evidence, lambda doc_id: article, _YES)
-    assert [c.text for c in result.claims] == ["La France et ses partenaires européens"]
+    copy = "la France et ses partenaires européens"
+    assert _shown_from_one_sentence(article, "Avec qui le Mali a-t-il rompu ?", copy) == [copy[:1].upper() + copy[1:]]
 
 
 def test_a_copy_respelt_as_the_article_has_it_is_not_split_as_a_list() -> None:
     article = "Le maillot du club est rayé de vert et de jaune."
-    evidence = number_evidence([Passage("p", "doc", "Titre", article, 0, len(article), "", 0, 0)])
-    drafted = [Drafted("vert et jaune", ("S1",))]
-    result = verify("Quelles sont les couleurs du maillot ?", drafted, evidence, lambda doc_id: article, _YES)
-    assert [c.text for c in result.claims] == ["Vert et de jaune"]
+    shown = _shown_from_one_sentence(article, "Quelles sont les couleurs du maillot ?", "vert et jaune")
+    assert shown == ["Vert et de jaune"]
