@@ -23,7 +23,7 @@ from typing import Protocol
 from assistant.answer.answers import Citation, Claim
 from assistant.answer.evidence import Evidence
 from assistant.answer.parts import question_parts
-from assistant.answer.render import citation
+from assistant.answer.render import CitationNumbers, citation
 from assistant.answer.reply import ANSWER_CHARS, Drafted
 from assistant.text.lexicon import NUMBER_WORDS, ORDINAL_WORDS
 from assistant.text.normalise import normalise, tokenize
@@ -238,8 +238,8 @@ def verify(
     by_key = {e.key: e for e in context}
     rank = {passage_id: index for index, passage_id in enumerate(ranked)}
     skipped = set(skip)
-    result = SupportedClaims()
-    numbers: dict[tuple[str, int], int] = {}
+    numbers = CitationNumbers()
+    result = SupportedClaims(citations=numbers.citations)
     shown: set[tuple[str, str]] = set()
     for reply in drafted:
         answer = reply.answer.strip()
@@ -260,14 +260,8 @@ def verify(
             if key in shown:
                 continue
             shown.add(key)
-            ns = []
-            for sentence in draft.cited[:1]:
-                where = (sentence.passage.doc_id, sentence.start)
-                if where not in numbers:
-                    numbers[where] = len(result.citations) + 1
-                    result.citations.append(citation(numbers[where], sentence))
-                ns.append(numbers[where])
-            result.claims.append(Claim(text=display(copy), citations=tuple(ns), span=copy))
+            ns = tuple(numbers.number(citation(0, sentence)) for sentence in draft.cited[:1])
+            result.claims.append(Claim(text=display(copy), citations=ns, span=copy))
     return result
 
 

@@ -14,8 +14,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import replace
 
-from assistant.answer.answers import Answer, Citation, Claim
-from assistant.answer.render import render
+from assistant.answer.answers import Answer, Claim
+from assistant.answer.render import CitationNumbers, render
 from assistant.text.catalogue import CATALOGUE
 from assistant.text.language import Language
 from assistant.text.lexicon import QUESTION_WORDS, REFERRING_WORDS
@@ -61,20 +61,12 @@ def joined_answer(
     """One answer from the answers to each part: their claims in order, citations numbered again by first use (a
     sentence cited for two parts keeps one number), a claim shown twice shown once, and a notice naming each part
     the article does not answer. With no part answered it is the refusal."""
-    numbers: dict[tuple[str, int], int] = {}
-    citations: list[Citation] = []
+    numbers = CitationNumbers()
     claims: list[Claim] = []
     for answer in answers:
         cited = {c.n: c for c in answer.citations}
         for claim in answer.claims:
-            shown = []
-            for n in claim.citations:
-                where = (cited[n].doc_id, cited[n].start)
-                if where not in numbers:
-                    numbers[where] = len(citations) + 1
-                    citations.append(replace(cited[n], n=numbers[where]))
-                shown.append(numbers[where])
-            claim = replace(claim, citations=tuple(shown))
+            claim = replace(claim, citations=tuple(numbers.number(cited[n]) for n in claim.citations))
             if claim not in claims:
                 claims.append(claim)
     unanswered = [part for part, answer in zip(parts, answers, strict=True) if answer.abstained]
@@ -85,7 +77,7 @@ def joined_answer(
         answer=render(claims) if claims else CATALOGUE[language]["refusal"],
         abstained=not claims,
         asked=" ".join(answer.asked for answer in answers),
-        citations=citations,
+        citations=numbers.citations,
         claims=claims,
         retrieved=list({p.id: p for answer in answers for p in answer.retrieved}.values()),
         read=list({p.id: p for answer in answers for p in answer.read}.values()),

@@ -4,6 +4,7 @@ sentence."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from assistant.answer.answers import Citation, Claim
 from assistant.answer.evidence import Evidence
@@ -29,6 +30,22 @@ def citation(n: int, item: Evidence) -> Citation:
         passage_start=passage.start,
         page=passage.page,
     )
+
+
+class CitationNumbers:
+    """Citations numbered by first use, as an answer shows them: a sentence cited again keeps its number."""
+
+    def __init__(self) -> None:
+        self.citations: list[Citation] = []
+        self._numbers: dict[tuple[str, int], int] = {}
+
+    def number(self, cited: Citation) -> int:
+        """The number of the sentence ``cited`` quotes, given it (and ``cited`` kept under it) on its first use."""
+        where = (cited.doc_id, cited.start)
+        if where not in self._numbers:
+            self._numbers[where] = len(self.citations) + 1
+            self.citations.append(replace(cited, n=self._numbers[where]))
+        return self._numbers[where]
 
 
 def render(claims: Sequence[Claim]) -> str:
