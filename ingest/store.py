@@ -370,7 +370,7 @@ class PassageStore:
                     "pages": json.dumps(list(article.pages)),
                     "author": article.author,
                     "published": article.published,
-                    "added": datetime.now(UTC).isoformat(timespec="seconds"),
+                    "added": datetime.now(UTC).isoformat(timespec="milliseconds"),  # orders two added in a second
                 }
             ],
         )
@@ -547,6 +547,12 @@ class PassageStore:
     def passage_counts(self) -> dict[str, int]:
         """doc_id -> number of active passages of every article."""
         return {doc_id: int(meta["passages"]) for doc_id, meta in self._catalog_metadata().items()}
+
+    @_server_errors
+    def newest(self) -> str | None:
+        """The doc_id of the article stored last (the one a chat user just added), None when the store is empty."""
+        metadata = self._catalog_metadata()
+        return max(metadata, key=lambda doc_id: (str(metadata[doc_id].get("added") or ""), doc_id), default=None)
 
     @_server_errors
     def revisions(self) -> dict[str, str]:
