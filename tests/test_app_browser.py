@@ -151,11 +151,16 @@ _REGENERATE = re.compile("^(Régénérer|Regenerate)$")
 
 def _ask(tab: Page, question: str) -> Turn:
     """Type a question, press Enter, and wait for the streamed then verified answer."""
+    tab.page.fill("#chat-input", question)
+    return _answer_to(tab, lambda: tab.page.locator("#chat-input").press("Enter"))
+
+
+def _answer_to(tab: Page, send: Callable[[], None]) -> Turn:
+    """Send a question (``send``: press Enter, click a starter) and wait for the streamed then verified answer."""
     page = tab.page
     before = page.locator('[data-step-type="assistant_message"]').count()
-    page.fill("#chat-input", question)
     started = time.monotonic()
-    page.locator("#chat-input").press("Enter")
+    send()
     page.wait_for_function(
         """n => {
             const all = document.querySelectorAll('[data-step-type="assistant_message"] .message-content');
@@ -306,6 +311,29 @@ def test_page_and_ui_texts_load_offline_in_both_languages(app: dict[str, Any], b
         assert _outside_requests(tab) == []
         assert not [line for line in tab.console if "translation" in line.lower() or "missingkey" in line.lower()]
         tab.page.context.close()
+
+
+def test_the_first_starter_summarises_the_article_added_last_in_its_own_cited_sentences(
+    app: dict[str, Any], browser: Any
+) -> None:
+    tab = _open(browser, app["url"], "fr-FR")
+    seed, added = (a.text for a in app["articles"])
+    turn = _answer_to(tab, lambda: tab.page.locator("#starters button, [id^='starter-']").first.click())
+    assert "dernier article ajouté, « Le conseil municipal de Gao vote le budget du marché »" in turn.text
+    sources = _listed_sources(_last_message(tab))
+    assert len(sources) >= 2 and all(_unquoted(quote) in added for _, quote, _ in sources), (turn.text, sources)
+    named = _ask(tab, "Résume l'article sur Wagner et les séparatistes maliens")
+    sources = _listed_sources(_last_message(tab))
+    assert len(sources) >= 3 and all(_unquoted(quote) in seed for _, quote, _ in sources), (named.text, sources)
+    assert "Gao" not in named.text
+    _check_source(tab, named, [seed], "")
+    _save(tab, "chat-summary-fr.png")
+    tab.page.context.close()
+
+
+def _unquoted(quote: str) -> str:
+    """A listed quote without the « » the list puts around it."""
+    return quote.removeprefix("« ").removesuffix(" »")
 
 
 class _FakeLLM(BaseHTTPRequestHandler):

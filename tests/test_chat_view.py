@@ -92,6 +92,10 @@ def test_each_answer_numbers_its_sources_from_one_and_lists_them_under_it() -> N
     english = chat_view.answer_markdown(_answer(language="en", claims=[Claim("Saturday.", (1,))],
                                                 citations=[_citation(1)]))
     assert english.startswith("Saturday\\. [1]\n") and "- [1] « Nos" in english  # one full stop
+    summary = chat_view.answer_markdown(_answer(claims=[Claim("Les troupes ont subi de lourdes pertes.", (1,)),
+                                                        Claim("« Nos forces ont anéanti ces colonnes samedi. »", (2,))],
+                                                citations=[_citation(1), _citation(2)]))
+    assert summary.startswith("Les troupes ont subi de lourdes pertes\\. [1] « Nos")  # sentences: no « ; » between
 
 
 @pytest.mark.parametrize(

@@ -20,9 +20,10 @@ from assistant.answer.evidence import Evidence, format_context, number_evidence
 from assistant.answer.judge import SupportJudge
 from assistant.answer.parts import joined_answer, separate_questions
 from assistant.answer.prompts import load_prompt
-from assistant.answer.render import CLAIM_SEPARATOR, render
+from assistant.answer.render import CLAIM_SEPARATOR, citation, render
 from assistant.answer.reply import MAX_REPLY_TOKENS, Drafted, claims_schema, parse_claims, streamed_text
 from assistant.answer.retrieval import HybridRetriever
+from assistant.answer.summary import asks_for_a_summary, summary_sentences, summary_subject
 from assistant.answer.translation import faithful_question, faithful_translation, needs_translation
 from assistant.errors import UserError
 from assistant.llm.protocol import ChatModel, Message
@@ -198,17 +199,73 @@ class AnswerChain:
         standalone = self.rewrite(question, history)
         if standalone != question:
             yield Step("rewrite", standalone)
-        parts = separate_questions(standalone)
-        answers: list[Answer] = []
-        for part in parts:
-            lead = CLAIM_SEPARATOR if any(earlier.drafts for earlier in answers) else ""  # text streamed before
-            answers.append((yield from self._answer_part(question, part, language, every, lead)))
-        answer = answers[0] if len(parts) == 1 else joined_answer(question, standalone, language, parts, answers)
+        if asks_for_a_summary(standalone):
+            answer = yield from self._summary(question, standalone, language)
+        else:
+            answer = yield from self._answer_parts(question, standalone, language, every)
         if cut:
             cut_notice = CATALOGUE[language]["question_cut"].format(limit=self.settings.max_question_chars)
             answer.notice = " ".join(filter(None, (cut_notice, answer.notice)))
         answer.seconds = time.perf_counter() - started
         yield answer
+
+    def _answer_parts(
+        self, question: str, standalone: str, language: Language, every: bool
+    ) -> Generator[Event, None, Answer]:
+        """The answer to a question about the articles' facts: each of its parts (:mod:`assistant.answer.parts`)
+        answered in turn, their answers joined."""
+        parts = separate_questions(standalone)
+        answers: list[Answer] = []
+        for part in parts:
+            lead = CLAIM_SEPARATOR if any(earlier.drafts for earlier in answers) else ""  # text streamed before
+            answers.append((yield from self._answer_part(question, part, language, every, lead)))
+        return answers[0] if len(parts) == 1 else joined_answer(question, standalone, language, parts, answers)
+
+    def _summary(self, question: str, standalone: str, language: Language) -> Generator[Event, None, Answer]:
+        """What an article is about (:mod:`assistant.answer.summary`): a few of its sentences, each a claim citing
+        itself, streamed as they are chosen. The article is the one the request names ("the article about
+        Moscow": that of the best passage found for those words), else the one stored last, which a chat user has
+        just added, and a notice says so when the store holds others.
+
+        An article in the other language is quoted as written, with a notice: a whole sentence translated by the
+        bundled model drifts from its quote, as the claims it once wrote did (« proposé de remettre ces prisonniers
+        à l'Ukraine » came back as "proposed releasing these prisoners to Ukraine"), and no check reads a
+        translation's meaning."""
+        subject = summary_subject(standalone)
+        found = self.retriever.search(subject) if subject else []
+        doc_id = found[0].doc_id if found else self.store.newest()
+        if doc_id is None:
+            raise UserError(f"no articles in store {self.store.location}; run `assistant ingest PATH` first")
+        article = self.store.passages([doc_id])
+        chosen = summary_sentences(article, self.passage_vectors(doc_id, article), self.store.embedder.embed_documents)
+        claims = [Claim(item.text.strip(), (n,), item.text) for n, item in enumerate(chosen, 1)]
+        for claim in claims:
+            yield Token((" " if claim is not claims[0] else "") + claim.text)
+        notices = []
+        if not found and len(self.store.passage_counts()) > 1:  # which article: the one added last, say so
+            notices.append(CATALOGUE[language]["summary_newest"].format(title=article[0].title))
+        if any(needs_translation(item.text, item.text, language) for item in chosen):
+            notices.append(CATALOGUE[language]["summary_untranslated"])
+        return Answer(
+            question=question,
+            standalone_question=standalone,
+            language=language,
+            answer=render(claims) if claims else CATALOGUE[language]["refusal"],
+            abstained=not claims,
+            asked=standalone,
+            citations=[citation(n, item) for n, item in enumerate(chosen, 1)],
+            claims=claims,
+            retrieved=article[:1],
+            read=article,
+            notice=" ".join(notices) or None,
+        )
+
+    def passage_vectors(self, doc_id: str, article: Sequence[Passage]) -> list[list[float]]:
+        """The vector of each of an article's passages: the stored one, embedded again only when missing."""
+        vectors = self.store.stored_vectors(doc_id)
+        missing = [p.text for p in article if p.text not in vectors]
+        vectors.update(zip(missing, self.store.embedder.embed_documents(missing), strict=True))
+        return [vectors[p.text] for p in article]
 
     def _answer_part(
         self, question: str, standalone: str, language: Language, every: bool, lead: str

@@ -3,6 +3,7 @@ sentence."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import replace
 
@@ -11,6 +12,8 @@ from assistant.answer.evidence import Evidence
 
 #: Claims of one answer are joined with this: each is the article's words for one part of the question.
 CLAIM_SEPARATOR = "; "
+#: A claim that ends a sentence, its citation markers after it: the next claim follows it after a space.
+_SENTENCE_END = re.compile(r"[.!?…][\"'»”’)\]]*(?:\s*\[\d+\])*\s*$")
 
 
 def citation(n: int, item: Evidence) -> Citation:
@@ -49,5 +52,16 @@ class CitationNumbers:
 
 
 def render(claims: Sequence[Claim]) -> str:
-    """The answer text with each claim followed by its citation markers, e.g. ``Samedi [1]; Kidal [2]``."""
-    return CLAIM_SEPARATOR.join(f"{c.text} {''.join(f'[{n}]' for n in c.citations)}" for c in claims)
+    """The answer text with each claim followed by its citation markers, e.g. ``Samedi [1]; Kidal [2]``, or, for
+    claims that are whole sentences (a summary's), ``Sentence one. [1] Sentence two. [2]``."""
+    text = ""
+    for claim in claims:
+        if text:
+            text += separator_after(text)
+        text += f"{claim.text} {''.join(f'[{n}]' for n in claim.citations)}"
+    return text
+
+
+def separator_after(claim: str, separator: str = CLAIM_SEPARATOR) -> str:
+    """What follows a claim before the next: ``separator``, or a space after a claim that ends a sentence."""
+    return " " if _SENTENCE_END.search(claim) else separator

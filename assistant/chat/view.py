@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from assistant.answer.answers import Answer, Citation
+from assistant.answer.render import separator_after
 from assistant.errors import USER_ERRORS
 from assistant.quotes.lookup import LookupResult
 from assistant.text.catalogue import CATALOGUE
@@ -82,9 +83,12 @@ def answer_markdown(answer: Answer) -> str:
         nearest = f"\n\n{labels['nearest']}{colon} {marker(1)}" if answer.abstained and answer.retrieved else ""
         return escape_markdown(answer.answer.strip()) + nearest + notice
     separator = " ; " if answer.language == "fr" else "; "
-    body = separator.join(
+    shown = [
         f"{escape_markdown(claim.text.strip())} {' '.join(marker(n) for n in claim.citations)}".strip()
         for claim in answer.claims
+    ]
+    body = shown[0] + "".join(
+        separator_after(claim.text, separator) + text for claim, text in zip(answer.claims, shown[1:], strict=False)
     )
     full_stop = "" if answer.claims[-1].text.rstrip().endswith(_SENTENCE_ENDS) else "."
     return body + full_stop + notice + "\n\n" + sources_markdown(answer.citations, answer.language)

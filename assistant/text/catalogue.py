@@ -37,6 +37,10 @@ CATALOGUE: dict[Language, dict[str, str]] = {
         "lookup_id": "citation",
         "refusal": "L'article ne le dit pas.",
         "question_cut": "La question a été coupée à ses {limit} premiers caractères.",
+        "summary_newest": "C'est le dernier article ajouté, « {title} » ; pour en résumer un autre, nommez-le : "
+        "« Résume l'article sur … ».",
+        "summary_untranslated": "L'article est en anglais : ses phrases sont citées telles quelles, car une traduction "
+        "ne pourrait pas être vérifiée sur elles.",
         "part_not_answered": "L'article ne répond pas à : {part}",
         "lookup_cut": "Le texte a été coupé à ses {limit} premiers caractères.",
         "starter_about": "De quoi parle l'article ?",
@@ -117,6 +121,10 @@ CATALOGUE: dict[Language, dict[str, str]] = {
         "lookup_id": "lookup",
         "refusal": "The article does not say.",
         "question_cut": "The question was cut to its first {limit} characters.",
+        "summary_newest": "This is the article added last, “{title}”; to summarise another, name it: “Summarise the "
+        "article about …”.",
+        "summary_untranslated": "The article is in French: its sentences are quoted as written, since a translation "
+        "could not be checked against them.",
         "part_not_answered": "The article does not answer: {part}",
         "lookup_cut": "The text was cut to its first {limit} characters.",
         "starter_about": "What is the article about?",

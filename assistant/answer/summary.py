@@ -1,0 +1,113 @@
+"""Questions that ask what an article is about (« De quoi parle l'article ? », "Summarise the article"): answered
+with a few of the article's own sentences, each cited, instead of one copied span.
+
+Asked the chat's first starter, « De quoi parle l'article ? », the model copied one sentence and the answer was
+that one claim. A summary here is extractive: its claims are whole sentences of the article, so each quote states
+its claim letter for letter and no judge needs to read it (the judges ask whether a passage answers a question, and
+"what is the article about?" is answered by no one passage). The sentences are the article's lead, which in a news
+article says what happened, and the most central sentence of each of the article's other main themes, found by
+clustering the passages' stored vectors: a summary of the whole article, not of its first lines.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+
+import numpy as np
+from sklearn.cluster import KMeans
+
+from assistant.answer.checks import gives_orders
+from assistant.answer.evidence import Evidence, number_evidence
+from assistant.text.lexicon import ENGLISH_FUNCTION_WORDS, FRENCH_FUNCTION_WORDS, QUESTION_WORDS
+from assistant.text.normalise import tokenize
+from ingest.articles import Passage
+
+Embed = Callable[[list[str]], list[list[float]]]
+
+#: Sentences in a summary: the lead and the central sentence of up to three themes.
+SUMMARY_SENTENCES = 4
+#: Sentences shorter than this are headings or fragments, longer ones would make the summary a wall of text (and
+#: their translation could run past the translator's 120 tokens): a summary is at most 4 × 300 characters.
+SHORTEST_SENTENCE, LONGEST_SENTENCE = 40, 300
+
+_ASKS_FOR_A_SUMMARY = re.compile(
+    r"\b(?:r[ée]sum(?:e|es|er|ez|é|és|ée|ant)|synth[èe]tise[rz]?|synth[èe]se|summar(?:y|ies|ise|ize|ising|izing)|"
+    r"sum (?:it )?up|tl;?dr|gist|overview)\b"
+    r"|\b(?:de|sur) quoi (?:parle|traite|porte)"
+    r"|\bqu['’]est-ce que (?:dit|raconte) (?:l['’]|le |ce |cet |cette )"
+    r"|\bwhat(?:['’]s| is| does)? (?:this|the|that) (?:article|text|story|piece|document|page)(?: \w+){0,2} "
+    r"(?:about|say)\W*$"
+    r"|\b(?:main|key) (?:points?|ideas?|facts?|takeaways?)\b"
+    r"|\b(?:points?|idées?) (?:clés?|essentiel(?:le)?s?|principa(?:l|les|ux))\b"
+    r"|\b(?:sujet|thème) (?:principal )?(?:de|du) (?:l['’]|cet |ce |cette )?(?:article|texte|document)\b",
+    re.IGNORECASE,
+)
+#: Words of a summary request that do not name what to summarise.
+_REQUEST_WORDS = frozenset(
+    """article articles texte text document page story piece fais faites fait moi me please peux pouvez can could
+    you tu vous give donne donnez stp svp brief bref court short en quelques mots lines lignes phrases sentences
+    sujet thème subject topic about say dit raconte parle traite porte""".split()
+)
+_SENTENCE_END = re.compile(r"[.!?…][\"'»”’)\]\s\u00a0\u202f]*$")
+
+
+def asks_for_a_summary(question: str) -> bool:
+    """Whether the question asks what an article is about rather than a fact in it. None of the 352 questions of
+    ``../shared/eval/external-dev/`` nor the seed's 22 does."""
+    return bool(_ASKS_FOR_A_SUMMARY.search(question))
+
+
+def summary_subject(question: str) -> str:
+    """The words of a summary request that name which article ("Summarise the article about Moscow" → "moscow"),
+    empty when it names none ("What is the article about?")."""
+    request = _ASKS_FOR_A_SUMMARY.sub(" ", question)
+    ignored = FRENCH_FUNCTION_WORDS | ENGLISH_FUNCTION_WORDS | QUESTION_WORDS | _REQUEST_WORDS
+    return " ".join(word for word in tokenize(request) if word not in ignored)
+
+
+def summary_sentences(article: Sequence[Passage], vectors: Sequence[Sequence[float]], embed: Embed) -> list[Evidence]:
+    """The sentences that summarise an article, in its order: its first sentence (the lead) and, for each of up to
+    three clusters of its passages' ``vectors``, the sentence of the passage nearest the cluster's centre that is
+    itself nearest it (``embed`` reads only those passages' sentences, so a long article costs no more).
+
+    Only sentences a reader can take alone are shown: whole sentences (not headings), of 40 to 300 characters, the
+    article's title left out, and never one that gives orders to an assistant."""
+    sentences = [item for item in number_evidence(article) if _shown_alone(item)]
+    if len(sentences) <= SUMMARY_SENTENCES:
+        return sentences
+    chosen = [sentences[0]]
+    choices = {p.id: [s for s in sentences[1:] if s.passage.id == p.id] for p in article}
+    rows = [i for i, passage in enumerate(article) if choices[passage.id]]
+    points = _unit(np.asarray([vectors[i] for i in rows], dtype=float))
+    themes = min(SUMMARY_SENTENCES - 1, len(rows))
+    clusters = KMeans(themes, n_init=10, random_state=0).fit(points)
+    for theme, centre in enumerate(clusters.cluster_centers_):
+        members = [j for j in range(len(rows)) if clusters.labels_[j] == theme]
+        for j in sorted(members, key=lambda j: -float(points[j] @ centre)):
+            left = [s for s in choices[article[rows[j]].id] if s not in chosen]
+            if left:
+                chosen.append(_nearest(left, centre, embed))
+                break
+    return sorted(chosen, key=lambda s: s.start)
+
+
+def _shown_alone(item: Evidence) -> bool:
+    text = item.text.strip()
+    return (
+        SHORTEST_SENTENCE <= len(text) <= LONGEST_SENTENCE
+        and bool(_SENTENCE_END.search(text))
+        and text != item.passage.title.strip()
+        and not gives_orders(text)
+    )
+
+
+def _nearest(sentences: list[Evidence], centre: np.ndarray, embed: Embed) -> Evidence:
+    if len(sentences) == 1:
+        return sentences[0]
+    vectors = _unit(np.asarray(embed([s.text for s in sentences]), dtype=float))
+    return sentences[int(np.argmax(vectors @ centre))]
+
+
+def _unit(vectors: np.ndarray) -> np.ndarray:
+    return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
