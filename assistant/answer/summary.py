@@ -50,6 +50,14 @@ _REQUEST_WORDS = frozenset(
     sujet thème subject topic about say dit raconte parle traite porte""".split()
 )
 _SENTENCE_END = re.compile(r"[.!?…][\"'»”’)\]\s\u00a0\u202f]*$")
+#: A sentence whose subject is a pronoun or a demonstrative, at its start or after an opening phrase (« Il fut
+#: soupçonné… », « Sorcier d'ascendance moldue, il est… », "They adopted…"): it names no one without the sentence
+#: before it, which a summary does not show.
+_LEANS_ON_THE_SENTENCE_BEFORE = re.compile(
+    r"^(?:[^,]{0,60},\s*)?(?:(?:il|elle|ils|elles|ce|cet|cette|ces|celui|celle|ceux|celles|cela|ceci|he|she|it|they|"
+    r"this|these|those|his|her|its|their)\b|c['’])",
+    re.IGNORECASE,
+)
 
 
 def asks_for_a_summary(question: str) -> bool:
@@ -72,7 +80,7 @@ def summary_sentences(article: Sequence[Passage], vectors: Sequence[Sequence[flo
     itself nearest it (``embed`` reads only those passages' sentences, so a long article costs no more).
 
     Only sentences a reader can take alone are shown: whole sentences (not headings), of 40 to 300 characters, the
-    article's title left out, and never one that gives orders to an assistant."""
+    article's title left out, none whose subject is a pronoun, and never one that gives orders to an assistant."""
     sentences = [item for item in number_evidence(article) if _shown_alone(item)]
     if len(sentences) <= SUMMARY_SENTENCES:
         return sentences
@@ -98,6 +106,7 @@ def _shown_alone(item: Evidence) -> bool:
         SHORTEST_SENTENCE <= len(text) <= LONGEST_SENTENCE
         and bool(_SENTENCE_END.search(text))
         and text != item.passage.title.strip()
+        and not _LEANS_ON_THE_SENTENCE_BEFORE.search(text)
         and not gives_orders(text)
     )
 
