@@ -51,7 +51,8 @@ def _summary(settings: Settings, store: PassageStore, question: str) -> tuple[An
 @pytest.mark.parametrize(
     "question",
     ["De quoi parle l'article ?", "Résume l'article.", "What is the article about?", "Summarise the story",
-     "Quels sont les points clés de l'article ?", "What are the main points?", "tl;dr"],
+     "Quels sont les points clés de l'article ?", "What are the main points?", "tl;dr", "Peux-tu me résumer le texte ?",
+     "Give me a short summary"],
 )
 def test_requests_for_what_an_article_is_about_are_told_apart(question: str) -> None:
     assert asks_for_a_summary(question)
@@ -60,7 +61,8 @@ def test_requests_for_what_an_article_is_about_are_told_apart(question: str) -> 
 @pytest.mark.parametrize(
     "question",
     ["Quel était le sujet de la thèse de Lasègue ?", "What does the article say about Wagner?",
-     "Que dit le communiqué ?", "Qui a revendiqué la victoire ?"],
+     "Que dit le communiqué ?", "Qui a revendiqué la victoire ?", "Qui a résumé la situation ?",
+     "Who summarised the report?", "Que résume la formule de Marx ?"],
 )
 def test_questions_about_a_fact_are_not_summary_requests(question: str) -> None:
     assert not asks_for_a_summary(question)

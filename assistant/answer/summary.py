@@ -32,8 +32,11 @@ SUMMARY_SENTENCES = 4
 SHORTEST_SENTENCE, LONGEST_SENTENCE = 40, 300
 
 _ASKS_FOR_A_SUMMARY = re.compile(
-    r"\b(?:r[ée]sum(?:e|es|er|ez|é|és|ée|ant)|synth[èe]tise[rz]?|synth[èe]se|summar(?:y|ies|ise|ize|ising|izing)|"
-    r"sum (?:it )?up|tl;?dr|gist|overview)\b"
+    # asked for in the imperative, the infinitive or by the noun; not "Qui a résumé la situation ?"
+    r"(?:^|[.!?:]\s+)(?:r[ée]sum(?:e|ez|é)|synth[ée]tise[zr]?|summari[sz]e|sum (?:it |this )?up|tl;?dr)\b"
+    r"|\b(?:r[ée]sumer|synth[ée]tiser|summari[sz]e|sum (?:it |this |the \w+ )?up)\b"
+    r"|\b(?:un|le|ton|votre|en|bref|court|petit)\s+(?:r[ée]sum[ée]|synth[èe]se)\b"
+    r"|\b(?:a|an|the|your|short|brief|quick)\s+(?:summary|overview|gist)\b"
     r"|\b(?:de|sur) quoi (?:parle|traite|porte)"
     r"|\bqu['’]est-ce que (?:dit|raconte) (?:l['’]|le |ce |cet |cette )"
     r"|\bwhat(?:['’]s| is| does)? (?:this|the|that) (?:article|text|story|piece|document|page)(?: \w+){0,2} "
