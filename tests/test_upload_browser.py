@@ -31,6 +31,14 @@ Elle emploie huit mareyeuses à plein temps, selon son président, Yao Kouassi.
 """
 
 
+MARKET = """# Le marché de Gao rouvre
+
+Le grand marché de Gao a rouvert lundi, six mois après l'incendie qui l'avait détruit.
+
+Les commerçants ont reçu de la mairie des étals neufs et une aide de 200 000 francs CFA chacun.
+"""
+
+
 #: What an upload's message says once it has ended (the waiting and progress lines say none of these).
 OUTCOMES = ("ajouté (", "remplacé par", "déjà chargé", "added (", "replaced by", "already loaded")
 
@@ -144,6 +152,19 @@ def test_a_dropped_markdown_file_is_added_and_answered_with_its_quote(app: dict[
         assert "41" in answer, answer
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "upload-md-fr.png"), full_page=True)
+
+
+def test_what_a_dropped_file_is_about_is_told_in_its_own_cited_sentences(app: dict[str, Any], browser: Any) -> None:
+    page = _open(browser, app["url"])
+    dropped = app["cwd"] / "marche-de-gao.md"
+    dropped.write_text(MARKET, encoding="utf-8")
+    _send(page, "De quoi parle l'article ?", attach=dropped)
+    assert "« Le marché de Gao rouvre » ajouté (" in _wait_outcome(page, 0)
+    answer = _wait_answer(page, 1)
+    assert answer.startswith("Le grand marché de Gao a rouvert lundi, six mois après l'incendie"), answer
+    assert "Les commerçants ont reçu de la mairie des étals neufs" in answer and "[2]" in answer, answer
+    assert "dernier article ajouté, « Le marché de Gao rouvre »" in answer, answer
+    assert "Le marché de Gao rouvre" in _first_source(page)
 
 
 def test_a_pdf_is_added_and_its_citation_names_the_page(app: dict[str, Any], browser: Any) -> None:
