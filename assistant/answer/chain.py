@@ -23,7 +23,7 @@ from assistant.answer.prompts import load_prompt
 from assistant.answer.render import CLAIM_SEPARATOR, citation, render
 from assistant.answer.reply import MAX_REPLY_TOKENS, Drafted, claims_schema, parse_claims, streamed_text
 from assistant.answer.retrieval import HybridRetriever
-from assistant.answer.summary import asks_for_a_summary, summary_sentences, summary_subject
+from assistant.answer.summary import asks_for_a_summary, passage_vectors, summary_sentences, summary_subject
 from assistant.answer.translation import faithful_question, faithful_translation, needs_translation
 from assistant.errors import UserError
 from assistant.llm.protocol import ChatModel, Message
@@ -237,7 +237,7 @@ class AnswerChain:
         if doc_id is None:
             raise UserError(f"no articles in store {self.store.location}; run `assistant ingest PATH` first")
         article = self.store.passages([doc_id])
-        chosen = summary_sentences(article, self.passage_vectors(doc_id, article), self.store.embedder.embed_documents)
+        chosen = summary_sentences(article, passage_vectors(self.store, article), self.store.embedder.embed_documents)
         claims = [Claim(item.text.strip(), (n,), item.text) for n, item in enumerate(chosen, 1)]
         for claim in claims:
             yield Token((" " if claim is not claims[0] else "") + claim.text)
@@ -259,13 +259,6 @@ class AnswerChain:
             read=article,
             notice=" ".join(notices) or None,
         )
-
-    def passage_vectors(self, doc_id: str, article: Sequence[Passage]) -> list[list[float]]:
-        """The vector of each of an article's passages: the stored one, embedded again only when missing."""
-        vectors = self.store.stored_vectors(doc_id)
-        missing = [p.text for p in article if p.text not in vectors]
-        vectors.update(zip(missing, self.store.embedder.embed_documents(missing), strict=True))
-        return [vectors[p.text] for p in article]
 
     def _answer_part(
         self, question: str, standalone: str, language: Language, every: bool, lead: str

@@ -22,6 +22,7 @@ from assistant.answer.evidence import Evidence, number_evidence
 from assistant.text.lexicon import ENGLISH_FUNCTION_WORDS, FRENCH_FUNCTION_WORDS, QUESTION_WORDS
 from assistant.text.normalise import tokenize
 from ingest.articles import Passage
+from ingest.store import PassageStore
 
 Embed = Callable[[list[str]], list[list[float]]]
 
@@ -84,7 +85,7 @@ def summary_sentences(article: Sequence[Passage], vectors: Sequence[Sequence[flo
 
     Only sentences a reader can take alone are shown: whole sentences (not headings), of 40 to 300 characters, the
     article's title left out, none whose subject is a pronoun, and never one that gives orders to an assistant."""
-    sentences = [item for item in number_evidence(article) if _shown_alone(item)]
+    sentences = [item for item in number_evidence(article) if shown_alone(item)]
     if len(sentences) <= SUMMARY_SENTENCES:
         return sentences
     chosen = [sentences[0]]
@@ -103,7 +104,16 @@ def summary_sentences(article: Sequence[Passage], vectors: Sequence[Sequence[flo
     return sorted(chosen, key=lambda s: s.start)
 
 
-def _shown_alone(item: Evidence) -> bool:
+def passage_vectors(store: PassageStore, article: Sequence[Passage]) -> list[list[float]]:
+    """The vector of each of an article's passages: the one stored at ingest, embedded again only when missing."""
+    stored = store.stored_vectors(article[0].doc_id) if article else {}
+    missing = [p.text for p in article if p.text not in stored]
+    stored.update(zip(missing, store.embedder.embed_documents(missing), strict=True))
+    return [stored[p.text] for p in article]
+
+
+def shown_alone(item: Evidence) -> bool:
+    """Whether a sentence can stand alone in a summary (see :func:`summary_sentences`)."""
     text = item.text.strip()
     return (
         SHORTEST_SENTENCE <= len(text) <= LONGEST_SENTENCE
