@@ -52,7 +52,7 @@ def _summary(settings: Settings, store: PassageStore, question: str) -> tuple[An
     "question",
     ["De quoi parle l'article ?", "Résume l'article.", "What is the article about?", "Summarise the story",
      "Quels sont les points clés de l'article ?", "What are the main points?", "tl;dr", "Peux-tu me résumer le texte ?",
-     "Give me a short summary"],
+     "Give me a short summary", "Que raconte l'article ?", "What is this about?", "Summary please"],
 )
 def test_requests_for_what_an_article_is_about_are_told_apart(question: str) -> None:
     assert asks_for_a_summary(question)
@@ -62,7 +62,8 @@ def test_requests_for_what_an_article_is_about_are_told_apart(question: str) -> 
     "question",
     ["Quel était le sujet de la thèse de Lasègue ?", "What does the article say about Wagner?",
      "Que dit le communiqué ?", "Qui a revendiqué la victoire ?", "Qui a résumé la situation ?",
-     "Who summarised the report?", "Que résume la formule de Marx ?"],
+     "Who summarised the report?", "Que résume la formule de Marx ?", "Que dit l'article sur Wagner ?",
+     "Où a lieu la synthèse des protéines ?"],
 )
 def test_questions_about_a_fact_are_not_summary_requests(question: str) -> None:
     assert not asks_for_a_summary(question)

@@ -34,12 +34,14 @@ SHORTEST_SENTENCE, LONGEST_SENTENCE = 40, 300
 
 _ASKS_FOR_A_SUMMARY = re.compile(
     # asked for in the imperative, the infinitive or by the noun; not "Qui a résumé la situation ?"
-    r"(?:^|[.!?:]\s+)(?:r[ée]sum(?:e|ez|é)|synth[ée]tise[zr]?|summari[sz]e|sum (?:it |this )?up|tl;?dr)\b"
+    r"(?:^|[.!?:]\s+)(?:r[ée]sum(?:e|ez|é)|synth[ée]tise[zr]?|summari[sz]e|summary|sum (?:it |this )?up|tl;?dr)\b"
     r"|\b(?:r[ée]sumer|synth[ée]tiser|summari[sz]e|sum (?:it |this |the \w+ )?up)\b"
-    r"|\b(?:un|le|ton|votre|en|bref|court|petit)\s+(?:r[ée]sum[ée]|synth[èe]se)\b"
+    r"|\b(?:un|le|ton|votre|en|bref|court|petit)\s+r[ée]sum[ée]\b|\b(?:une|ta|votre|en)\s+synth[èe]se\b"
     r"|\b(?:a|an|the|your|short|brief|quick)\s+(?:summary|overview|gist)\b"
     r"|\b(?:de|sur) quoi (?:parle|traite|porte)"
-    r"|\bqu['’]est-ce que (?:dit|raconte) (?:l['’]|le |ce |cet |cette )"
+    # what the article says, as a whole question: "What does the article say about Wagner?" asks a fact
+    r"|\b(?:que|qu['’]est-ce que) (?:dit|raconte) (?:l['’]|le |ce |cet |cette )(?:article|texte|document|page)\W*$"
+    r"|\bwhat(?:['’]s| is)? (?:this|it) (?:all )?about\W*$"
     r"|\bwhat(?:['’]s| is| does)? (?:this|the|that) (?:article|text|story|piece|document|page)(?: \w+){0,2} "
     r"(?:about|say)\W*$"
     r"|\b(?:main|key) (?:points?|ideas?|facts?|takeaways?)\b"
