@@ -15,7 +15,6 @@ import re
 from collections.abc import Callable, Sequence
 
 import numpy as np
-from sklearn.cluster import KMeans
 
 from assistant.answer.checks import gives_orders
 from assistant.answer.evidence import Evidence, number_evidence
@@ -90,6 +89,8 @@ def summary_sentences(article: Sequence[Passage], vectors: Sequence[Sequence[flo
     sentences = [item for item in number_evidence(article) if shown_alone(item)]
     if len(sentences) <= SUMMARY_SENTENCES:
         return sentences
+    from sklearn.cluster import KMeans  # here, not at the top: importing it takes a second every command would pay
+
     chosen = [sentences[0]]
     choices = {p.id: [s for s in sentences[1:] if s.passage.id == p.id] for p in article}
     rows = [i for i, passage in enumerate(article) if choices[passage.id]]
