@@ -27,8 +27,8 @@ Embed = Callable[[list[str]], list[list[float]]]
 
 #: Sentences in a summary: the lead and the central sentence of up to three themes.
 SUMMARY_SENTENCES = 4
-#: Sentences shorter than this are headings or fragments, longer ones would make the summary a wall of text (and
-#: their translation could run past the translator's 120 tokens): a summary is at most 4 × 300 characters.
+#: Sentences shorter than this are headings or fragments; longer ones would make the summary a wall of text, which
+#: is at most 4 × 300 characters.
 SHORTEST_SENTENCE, LONGEST_SENTENCE = 40, 300
 
 _ASKS_FOR_A_SUMMARY = re.compile(
