@@ -81,6 +81,9 @@ def test_what_the_article_is_about_is_several_of_its_sentences_each_cited_where_
     assert answer.answer.startswith(answer.claims[0].text + " [1] ") and "; " not in answer.answer
     assert streamed.startswith(answer.claims[0].text)
     assert model.requests == [] and answer.notice is None, "nothing the model writes, nothing to say"
+    # no check reads them, so `assistant eval --ablation` shows them under every set of checks
+    assert [d.text for d in answer.drafts] == [c.text for c in answer.claims]
+    assert not any(d.verdicts for d in answer.drafts)
 
 
 def test_an_english_request_on_the_french_article_quotes_it_as_written_and_says_why(

@@ -258,6 +258,11 @@ class AnswerChain:
             retrieved=article[:1],
             read=article,
             notice=" ".join(notices) or None,
+            # no check reads a summary's sentences: an evaluation's ablation shows them under every set of checks
+            drafts=[
+                DraftRecord(claim.text, claim.span, item.passage.doc_id, item.start, item.end, item.text, {})
+                for claim, item in zip(claims, chosen, strict=True)
+            ],
         )
 
     def _answer_part(
