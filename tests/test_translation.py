@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
+from doubles import ScriptedChatModel
+
 from assistant.answer.chain import AnswerChain
-from assistant.answer.translation import faithful_question, faithful_translation, needs_translation
+from assistant.answer.translation import faithful_question, faithful_translation, needs_translation, translated_date
+from assistant.settings import Settings
 from ingest.articles import Passage
+from ingest.store import PassageStore
 
 
 def test_a_translation_is_shown_only_if_it_keeps_the_figures_and_names() -> None:
@@ -56,3 +61,27 @@ def test_a_passage_in_the_other_language_far_down_the_ranking_does_not_translate
     english = _passage("The separatists claimed a victory at Tinzaouatene.")
     assert AnswerChain.other_language("Qui a revendiqué une victoire ?", [*french, english], "fr") is None
     assert AnswerChain.other_language("Qui a revendiqué une victoire ?", [*french[:3], english], "fr") == "en"
+
+
+@pytest.mark.parametrize(
+    ("copy", "language", "shown"),
+    [
+        ("December 12", "fr", "12 décembre"),
+        ("December 1, 1754", "fr", "1er décembre 1754"),
+        ("12 May 1945", "fr", "12 mai 1945"),
+        ("le 9 mai 1945", "en", "May 9, 1945"),
+        ("juin 1968", "en", "June 1968"),
+        ("Mars", "en", None),  # a lone month name may be a planet
+        ("12 décembre", "fr", None),  # already in the answer's language
+        ("Paris 12", "fr", None),
+    ],
+)
+def test_a_date_is_written_the_way_the_answer_s_language_writes_it(copy: str, language: str, shown: str | None) -> None:
+    assert translated_date(copy, language) == shown  # type: ignore[arg-type]
+
+
+def test_a_date_copied_from_the_other_language_is_shown_without_asking_the_model(
+    settings: Settings, store: PassageStore
+) -> None:
+    chain = AnswerChain(settings, store, ScriptedChatModel([]))  # any request would fail the test
+    assert chain.shown_text("December 12", "On December 12, Washington reached the fort.", "fr") == "12 décembre"

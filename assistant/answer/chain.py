@@ -24,7 +24,12 @@ from assistant.answer.render import CLAIM_SEPARATOR, citation, render
 from assistant.answer.reply import MAX_REPLY_TOKENS, Drafted, claims_schema, parse_claims, streamed_text
 from assistant.answer.retrieval import HybridRetriever
 from assistant.answer.summary import asks_for_a_summary, passage_vectors, summary_sentences, summary_subject
-from assistant.answer.translation import faithful_question, faithful_translation, needs_translation
+from assistant.answer.translation import (
+    faithful_question,
+    faithful_translation,
+    needs_translation,
+    translated_date,
+)
 from assistant.errors import UserError
 from assistant.llm.protocol import ChatModel, Message
 from assistant.settings import Settings
@@ -79,6 +84,8 @@ class AnswerChain:
 
     def shown_text(self, span: str, sentence: str, language: Language) -> str:
         """The words ``span`` copied from ``sentence`` as the answer shows them in ``language``."""
+        if needs_translation(span, sentence, language) and (date := translated_date(span, language)):
+            return display(date)
         if needs_translation(span, sentence, language):
             messages = [Message("system", load_prompt("translate_answer", language)), Message("user", span)]
             candidate = self.chat_model.complete(messages, max_tokens=120).strip()

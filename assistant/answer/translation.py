@@ -33,6 +33,42 @@ def needs_translation(span: str, sentence: str, language: Language) -> bool:
     return bool(_LETTERS.search(span)) and detect_language(sentence, default=language) != language
 
 
+_MONTHS = {
+    "en": "January February March April May June July August September October November December".split(),
+    "fr": "janvier février mars avril mai juin juillet août septembre octobre novembre décembre".split(),
+}
+_MONTH = {name.lower(): (number, lang) for lang, names in _MONTHS.items() for number, name in enumerate(names)}
+#: A copy that is a date and nothing else: « 12 décembre 1754 », « 1er mai », "December 12, 1754", "12 May", "May
+#: 1945".
+_DATE = re.compile(
+    r"^(?:le\s+|on\s+)?(?:(?P<day>\d{1,2})(?:er)?\s+(?P<day_month>[^\W\d_]+)"
+    r"|(?P<en_month>[^\W\d_]+)\s+(?P<en_day>\d{1,2})(?:st|nd|rd|th)?,?"
+    r"|(?P<month>[^\W\d_]+))(?:\s+(?P<year>\d{3,4}))?$",
+    re.IGNORECASE,
+)
+
+
+def translated_date(span: str, language: Language) -> str | None:
+    """A copy that is only a date, written in ``language`` by code: the bundled model wrote "December 12" as
+    « Décembre 12 », words a French reader does not write (and the benchmark's « 12 décembre » does not match);
+    None when the copy is not a date in the other language."""
+    match = _DATE.match(span.strip())
+    if not match:
+        return None
+    name = match["day_month"] or match["en_month"] or match["month"]
+    month = _MONTH.get(name.lower())
+    day, year = match["day"] or match["en_day"], match["year"]
+    written_in = "en" if match["en_month"] else month and month[1]  # only English puts the month first
+    if month is None or month[1] != written_in or month[1] == language or not (day or year):
+        return None  # not a month of the other language written its way, or a lone month name ("Mars", "May")
+    written = _MONTHS[language][month[0]]
+    if language == "fr":
+        text = " ".join(filter(None, ("1er" if day == "1" else day, written, year)))
+    else:
+        text = " ".join(filter(None, (written, f"{day}," if day and year else day, year)))
+    return text
+
+
 def faithful_translation(span: str, translation: str) -> bool:
     """Whether a translation keeps what a translation must not change: the copy's figures, its names (words
     capitalised inside it) and its negation (:func:`negated`). A translation that drops or alters one is not shown;
