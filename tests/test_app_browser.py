@@ -322,6 +322,8 @@ def test_the_first_starter_summarises_the_article_added_last_in_its_own_cited_se
     assert "dernier article ajouté, « Le conseil municipal de Gao vote le budget du marché »" in turn.text
     sources = _listed_sources(_last_message(tab))
     assert len(sources) >= 2 and all(_unquoted(quote) in added for _, quote, _ in sources), (turn.text, sources)
+    tab.page.context.close()
+    tab = _open(browser, app["url"], "fr-FR")  # a new chat: asked after another answer, it is first made standalone
     named = _ask(tab, "Résume l'article sur Wagner et les séparatistes maliens")
     sources = _listed_sources(_last_message(tab))
     assert len(sources) >= 3 and all(_unquoted(quote) in seed for _, quote, _ in sources), (named.text, sources)
