@@ -84,14 +84,13 @@ class AnswerChain:
 
     def shown_text(self, span: str, sentence: str, language: Language) -> str:
         """The words ``span`` copied from ``sentence`` as the answer shows them in ``language``."""
-        if needs_translation(span, sentence, language) and (date := translated_date(span, language)):
+        if not needs_translation(span, sentence, language):
+            return display(span)
+        if date := translated_date(span, language):
             return display(date)
-        if needs_translation(span, sentence, language):
-            messages = [Message("system", load_prompt("translate_answer", language)), Message("user", span)]
-            candidate = self.chat_model.complete(messages, max_tokens=120).strip()
-            if faithful_translation(span, candidate):
-                return display(candidate)
-        return display(span)
+        messages = [Message("system", load_prompt("translate_answer", language)), Message("user", span)]
+        candidate = self.chat_model.complete(messages, max_tokens=120).strip()
+        return display(candidate if faithful_translation(span, candidate) else span)
 
     @staticmethod
     def other_language(question: str, retrieved: Sequence[Passage], language: Language) -> Language | None:
