@@ -92,7 +92,9 @@ def summary_sentences(article: Sequence[Passage], vectors: Sequence[Sequence[flo
     from sklearn.cluster import KMeans  # here, not at the top: importing it takes a second every command would pay
 
     chosen = [sentences[0]]
-    choices = {p.id: [s for s in sentences[1:] if s.passage.id == p.id] for p in article}
+    choices: dict[str, list[Evidence]] = {p.id: [] for p in article}
+    for sentence in sentences[1:]:
+        choices[sentence.passage.id].append(sentence)
     rows = [i for i, passage in enumerate(article) if choices[passage.id]]
     points = _unit(np.asarray([vectors[i] for i in rows], dtype=float))
     themes = min(SUMMARY_SENTENCES - 1, len(rows))
