@@ -96,6 +96,10 @@ def test_each_answer_numbers_its_sources_from_one_and_lists_them_under_it() -> N
                                                         Claim("« Nos forces ont anéanti ces colonnes samedi. »", (2,))],
                                                 citations=[_citation(1), _citation(2)]))
     assert summary.startswith("Les troupes ont subi de lourdes pertes\\. [1] « Nos")  # sentences: no « ; » between
+    quoted_first = chat_view.answer_markdown(_answer(claims=[Claim(QUOTE, (1,)), Claim("Fin.", (2,))],
+                                                     citations=[_citation(1), _citation(2)]))
+    # a sentence ending « … samedi. » (a space before the guillemet) ends a sentence too: a space, no added stop
+    assert quoted_first.startswith("« Nos forces ont anéanti ces colonnes samedi\\. » [1] Fin\\. [2]\n")
 
 
 @pytest.mark.parametrize(

@@ -12,8 +12,9 @@ from assistant.answer.evidence import Evidence
 
 #: Claims of one answer are joined with this: each is the article's words for one part of the question.
 CLAIM_SEPARATOR = "; "
-#: A claim that ends a sentence, its citation markers after it: the next claim follows it after a space.
-_SENTENCE_END = re.compile(r"[.!?…][\"'»”’)\]]*(?:\s*\[\d+\])*\s*$")
+#: The end of a sentence: its final mark, closing quotes or brackets, spaces (French « … partons. » puts one before
+#: the guillemet) and citation markers.
+_SENTENCE_END = re.compile(r"[.!?…][\s\"'»”’)\]]*(?:\[\d+\]\s*)*$")
 
 
 def citation(n: int, item: Evidence) -> Citation:
@@ -62,6 +63,12 @@ def render(claims: Sequence[Claim]) -> str:
     return text
 
 
+def ends_a_sentence(text: str) -> bool:
+    """Whether ``text`` ends a sentence, its citation markers after it or not: what decides, for the CLI, the chat
+    and the summaries alike, that a claim is followed by a space, needs no full stop, or can stand alone."""
+    return _SENTENCE_END.search(text) is not None
+
+
 def separator_after(claim: str, separator: str = CLAIM_SEPARATOR) -> str:
     """What follows a claim before the next: ``separator``, or a space after a claim that ends a sentence."""
-    return " " if _SENTENCE_END.search(claim) else separator
+    return " " if ends_a_sentence(claim) else separator

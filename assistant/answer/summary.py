@@ -18,6 +18,7 @@ import numpy as np
 
 from assistant.answer.checks import gives_orders
 from assistant.answer.evidence import Evidence, number_evidence
+from assistant.answer.render import ends_a_sentence
 from assistant.text.lexicon import ENGLISH_FUNCTION_WORDS, FRENCH_FUNCTION_WORDS, QUESTION_WORDS
 from assistant.text.normalise import tokenize
 from ingest.articles import Passage
@@ -54,7 +55,6 @@ _REQUEST_WORDS = frozenset(
     you tu vous give donne donnez stp svp brief bref court short en quelques mots lines lignes phrases sentences
     sujet thème subject topic about say dit raconte parle traite porte""".split()
 )
-_SENTENCE_END = re.compile(r"[.!?…][\"'»”’)\]\s\u00a0\u202f]*$")
 #: A sentence whose subject is a pronoun or a demonstrative, at its start or after an opening phrase (« Il fut
 #: soupçonné… », « Sorcier d'ascendance moldue, il est… », "They adopted…"): it names no one without the sentence
 #: before it, which a summary does not show.
@@ -122,7 +122,7 @@ def shown_alone(item: Evidence) -> bool:
     text = item.text.strip()
     return (
         SHORTEST_SENTENCE <= len(text) <= LONGEST_SENTENCE
-        and bool(_SENTENCE_END.search(text))
+        and ends_a_sentence(text)
         and text != item.passage.title.strip()
         and not _LEANS_ON_THE_SENTENCE_BEFORE.search(text)
         and not gives_orders(text)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from assistant.answer.answers import Answer, Citation
-from assistant.answer.render import separator_after
+from assistant.answer.render import ends_a_sentence, separator_after
 from assistant.errors import USER_ERRORS
 from assistant.quotes.lookup import LookupResult
 from assistant.text.catalogue import CATALOGUE
@@ -37,8 +37,6 @@ LOOKUP_IDS = frozenset(LOOKUP_COMMAND.values())
 _PREVIEW_WORDS = 5
 #: The quotation marks a quote may open and close with, as (opening, closing).
 _QUOTE_MARKS = (("«", "»"), ("“", "”"), ('"', '"'))
-#: What ends a claim that needs no added full stop: a sentence's end, or a closing quotation mark.
-_SENTENCE_ENDS = (".", "!", "?", "…", *(closing for _, closing in _QUOTE_MARKS))
 
 
 @dataclass(frozen=True)
@@ -90,7 +88,7 @@ def answer_markdown(answer: Answer) -> str:
     body = shown[0] + "".join(
         separator_after(claim.text, separator) + text for claim, text in zip(answer.claims, shown[1:], strict=False)
     )
-    full_stop = "" if answer.claims[-1].text.rstrip().endswith(_SENTENCE_ENDS) else "."
+    full_stop = "" if ends_a_sentence(answer.claims[-1].text) else "."
     return body + full_stop + notice + "\n\n" + sources_markdown(answer.citations, answer.language)
 
 
