@@ -154,6 +154,9 @@ def test_narration_is_not_attributed(seed: Article) -> None:
         ("Le maire de Gao s’est exprimé. « Nous avons peur, confie-t-il. Les routes sont coupées. »",
          "Les routes sont coupées", "Le maire de Gao"),
         ("“We will stay,” said the mayor of Gao. Nothing else happened.", "We will stay", "the mayor of Gao"),
+        # a whole sentence that ends a quotation and then says who spoke (a translation's match is a sentence)
+        ("« Les routes sont coupées. Nous avons tous peur », a déclaré le maire de Gao. Puis il est parti.",
+         "Nous avons tous peur », a déclaré le maire de Gao.", "le maire de Gao"),
     ],
 )
 def test_general_reporting_patterns(text: str, quote: str, speaker: str) -> None:
@@ -170,6 +173,14 @@ def test_an_english_translation_is_a_probable_match(seeded_store: PassageStore) 
     assert result.quote == "Ce geste est destiné à vous aider dans votre combat pour la justice et la liberté."
     assert result.attribution is not None and result.attribution.speaker == "un porte-parole des CSP-DPA"
     _verbatim(result, seeded_store.article(result.doc_id))
+
+
+def test_a_translated_sentence_that_ends_a_quotation_is_attributed_to_who_the_article_says_spoke(
+    seeded_store: PassageStore,
+) -> None:
+    result = lookup_in_store("The few survivors from the ranks of FAMa and Wagner were taken prisoner", seeded_store)
+    assert result.kind == "translation" and result.quote.endswith("(CSP-DPA).")  # the whole sentence, cue included
+    assert result.speaker and result.speaker.startswith("Mohamed Elmaouloud Ramadane, porte-parole")
 
 
 def test_an_unrelated_english_sentence_is_not_found(seeded_store: PassageStore) -> None:

@@ -85,7 +85,7 @@ class Attribution:
 
 def attribute(text: str, start: int, end: int) -> Attribution | None:
     """Who the article says is speaking in ``text[start:end]``, or None when it does not say."""
-    quote = enclosing_quote(text, start, end)
+    quote = enclosing_quote(text, start, end) or closed_within(text, start, end)
     if quote is not None:
         found = (
             _incise(text, *quote)
@@ -120,6 +120,13 @@ def enclosing_quote(text: str, start: int, end: int) -> tuple[int, int] | None:
         if inside > 0 and inside >= 0.5 * (end - start):
             return opening, closing
     return None
+
+
+def closed_within(text: str, start: int, end: int) -> tuple[int, int] | None:
+    """The quote-mark pair the span opens inside and runs out of: a whole sentence such as « … ont été faits
+    prisonniers », dit un communiqué signé X. », found for a translation, holds the quotation's end and then who
+    said it, and is mostly narration by length."""
+    return next(((o, c) for o, c in quote_pairs(text) if o < start < c < end), None)
 
 
 # --------------------------------------------------------------------------------------------------------------
