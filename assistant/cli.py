@@ -105,6 +105,8 @@ def _ask(args: argparse.Namespace) -> int:
     import json
 
     from assistant.answer.factory import open_chain
+    from assistant.quotes.asked import quote_asked_about
+    from assistant.quotes.lookup import lookup_in_store
 
     if args.question is None and not args.json:
         raise UserError('give a question (assistant ask "...") or use --json to read questions from stdin')
@@ -119,6 +121,14 @@ def _ask(args: argparse.Namespace) -> int:
             if args.question is None and not question.strip():
                 continue
             question = _readable(question)
+            asked = quote_asked_about(question)
+            if asked is not None:  # "Who said "…"?": the lookup answers it, without the model
+                found = lookup_in_store(asked.quote, chain.store)
+                if args.json:
+                    print(json.dumps({"question": question, "lookup": found.to_json()}, ensure_ascii=False), flush=True)
+                else:
+                    _print_lookup(found)
+                continue
             try:
                 answer = chain.answer(question)
             except USER_ERRORS as error:
@@ -178,10 +188,16 @@ def _lookup(args: argparse.Namespace) -> int:
         result = lookup_in_store(args.text, store)
     if args.json:
         print(json.dumps(result.to_json(), ensure_ascii=False))
-        return 0 if result.found else 1
+    else:
+        _print_lookup(result)
+    return 0 if result.found else 1
+
+
+def _print_lookup(result) -> None:
+    """Where a looked-up text is, its exact words and who says them, as `assistant lookup` and `ask` print it."""
     if not result.found:
         print(f"not found (closest wording similarity {result.score:.2f})")
-        return 1
+        return
     where = result.title + (f", {result.section}" if result.section and result.section != result.title else "")
     print(f"{result.kind} match (score {result.score:.2f}) in {where}, paragraph {result.paragraph + 1}, "
           f"characters {result.start}-{result.end}:")
@@ -192,7 +208,6 @@ def _lookup(args: argparse.Namespace) -> int:
         print("  Speaker: not attributed (the article's own narration)")
     if result.notice:
         print(f"  Note: {result.notice}")
-    return 0
 
 
 def _serve(args: argparse.Namespace) -> int:

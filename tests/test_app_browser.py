@@ -302,6 +302,25 @@ def test_markup_in_articles_and_questions_is_shown_as_text(app: dict[str, Any], 
     assert not [u for u in tab.requests if urlsplit(u).path in ("/x", "/q.png")]
 
 
+def test_a_question_asking_who_said_a_quotation_gets_the_lookup_in_the_question_s_language(
+    app: dict[str, Any], browser: Any
+) -> None:
+    tab = _open(browser, app["url"], "en-US")
+    quote = "Nos forces ont définitivement anéanti ces colonnes de l’ennemi samedi"
+    tab.page.fill("#chat-input", f"« {quote} » : qui a dit ça ?")
+    tab.page.locator("#chat-input").press("Enter")
+    tab.page.wait_for_function(
+        "() => [...document.querySelectorAll('[data-step-type=\"assistant_message\"]')]"
+        ".some(m => m.innerText.includes('Qui parle'))",
+        timeout=60_000,
+    )  # fmt: skip
+    reply = _last_message(tab).inner_text()
+    assert "Mohamed Elmaouloud Ramadane" in reply  # who the article says spoke, in French like the question
+    marker, _, highlighted = _open_source(tab)
+    assert marker == "[1]" and _unquoted(highlighted) == quote
+    tab.page.context.close()
+
+
 def test_page_and_ui_texts_load_offline_in_both_languages(app: dict[str, Any], browser: Any) -> None:
     for locale, placeholder in (("fr-FR", "Posez une question"), ("en-US", "Ask a question")):
         tab = _open(browser, app["url"], locale)

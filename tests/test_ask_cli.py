@@ -42,6 +42,22 @@ def test_unreachable_llm_is_one_clear_line(seeded_env: dict[str, str]) -> None:
     assert "Traceback" not in result.stderr
 
 
+def test_a_question_asking_who_said_a_quotation_is_answered_by_the_lookup_without_the_model(
+    seeded_env: dict[str, str],
+) -> None:
+    env = dict(seeded_env, ASSISTANT_LLM_BASE_URL="http://127.0.0.1:9/v1", ASSISTANT_LLM_MAX_RETRIES="0")
+    quote = "Nos forces ont définitivement anéanti ces colonnes de l’ennemi samedi"
+    result = _assistant(["ask", f"Qui a dit « {quote} » ?"], env)
+    assert result.returncode == 0, result.stderr
+    assert f"« {quote} »" in result.stdout and "Speaker: Mohamed Elmaouloud Ramadane" in result.stdout
+    absent = "Qui a dit « Nous avons perdu la guerre hier soir » ?"
+    batch = _assistant(["ask", "--json"], env, stdin=f'Who said "{quote}"?\n{absent}\n')
+    found, missing = (json.loads(line) for line in batch.stdout.splitlines())
+    assert found["question"] == f'Who said "{quote}"?' and found["lookup"]["kind"] == "exact"
+    assert found["lookup"]["speaker"].startswith("Mohamed Elmaouloud Ramadane")
+    assert missing["lookup"]["kind"] == "not_found"  # a quotation the article does not hold is said to be absent
+
+
 @pytest.mark.slow
 def test_json_lines_from_stdin_through_a_real_llama_cpp_server(
     seeded_env: dict[str, str], seed_path: Path, smollm_path: Path

@@ -37,6 +37,7 @@ from assistant.chat import auth, identity, offline_page, uploads, view
 from assistant.chat import history as chat_history
 from assistant.chat.view import LOOKUP_COMMAND, LOOKUP_IDS, SidePanel
 from assistant.errors import USER_ERRORS
+from assistant.quotes.asked import quote_asked_about
 from assistant.settings import Settings, get_settings
 from assistant.text.catalogue import CATALOGUE
 from assistant.text.language import Language, answer_language
@@ -298,12 +299,18 @@ async def _offer_lookup() -> None:
 
 @cl.on_message
 async def on_message(message: cl.Message) -> None:
-    """Route a message: a citation lookup (command or ``/lookup`` prefix); files, a URL alone or a pasted article
-    to add; else a question about the articles (asked after the message's files are added)."""
+    """Route a message: a citation lookup (command or ``/lookup`` prefix, or a question asking who says a quotation
+    or where it is); files, a URL alone or a pasted article to add; else a question about the articles (asked after
+    the message's files are added)."""
     text = message.content or ""
     lookup_text = _lookup_text(text, message.command)
     if lookup_text is not None:
-        await _lookup(lookup_text)
+        await _lookup(lookup_text, _ui_language())
+        return
+    asked = None if message.elements else quote_asked_about(text)
+    if asked is not None:  # "Who said "…"?": the lookup answers it, in the language of the words around the quote
+        language = answer_language(asked.asking, get_settings().answer_language) if asked.asking else _ui_language()
+        await _lookup(asked.quote, language)
         return
     files = uploads.uploads_in(message.elements or [])
     url = uploads.url_alone(text)
@@ -485,11 +492,10 @@ def _lookup_text(text: str, command: str | None) -> str | None:
     return None
 
 
-async def _lookup(text: str) -> None:
+async def _lookup(text: str, lang: Language) -> None:
     """Say whether and where the pasted text is in the articles, and who speaks, with the passage as a source."""
     from assistant.quotes.lookup import lookup_in_store
 
-    lang = _ui_language()
     if not text.strip():
         await cl.Message(content=CATALOGUE[lang]["lookup_empty"].format(command=LOOKUP_COMMAND[lang])).send()
         return
