@@ -154,6 +154,11 @@ def test_narration_is_not_attributed(seed: Article) -> None:
         ("Le maire de Gao s’est exprimé. « Nous avons peur, confie-t-il. Les routes sont coupées. »",
          "Les routes sont coupées", "Le maire de Gao"),
         ("“We will stay,” said the mayor of Gao. Nothing else happened.", "We will stay", "the mayor of Gao"),
+        # a quotation split by the words that name its speaker: both parts are theirs, and the name stops at «
+        ("« Faute de salles, » souligne le chercheur Martin Rohmer, « les pièces ont été lues. » Fin.",
+         "Faute de salles", "le chercheur Martin Rohmer"),
+        ("« Faute de salles, » souligne le chercheur Martin Rohmer, « les pièces ont été lues. » Fin.",
+         "les pièces ont été lues", "le chercheur Martin Rohmer"),
         # a whole sentence that ends a quotation and then says who spoke (a translation's match is a sentence)
         ("« Les routes sont coupées. Nous avons tous peur », a déclaré le maire de Gao. Puis il est parti.",
          "Nous avons tous peur », a déclaré le maire de Gao.", "le maire de Gao"),

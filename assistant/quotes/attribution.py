@@ -90,6 +90,7 @@ def attribute(text: str, start: int, end: int) -> Attribution | None:
         found = (
             _incise(text, *quote)
             or _after(text, quote[1])
+            or _resumed(text, quote[0])
             or _before(text, quote[0])
         )
         if found:
@@ -140,7 +141,16 @@ def _after(text: str, closing: int) -> Attribution | None:
     verb = _INVERTED.match(text, at)
     if verb is None:
         return None
-    return _from_verb(text, verb, sentence_end(text, verb.end()), before=closing)
+    return _from_verb(text, verb, min(sentence_end(text, verb.end()), _next_opening(text, verb.end())), before=closing)
+
+
+def _resumed(text: str, opening: int) -> Attribution | None:
+    """``« A, » souligne X, « B »``: a quotation resumed right after the words that name its speaker is theirs."""
+    earlier = [closing for _, closing in quote_pairs(text) if closing < opening]
+    found = _after(text, earlier[-1]) if earlier else None
+    if found and not text[found.cue_end : opening].strip(" ,:\u00a0\u202f"):
+        return found
+    return None
 
 
 def _incise(text: str, opening: int, closing: int) -> Attribution | None:
@@ -263,6 +273,11 @@ def sentence_end(text: str, at: int) -> int:
     """Offset of the end of the sentence running at ``at`` (its final punctuation excluded)."""
     match = re.compile(r"[.!?…;](?=\s|$)|\n|$").search(text, at)
     return match.start() if match else len(text)
+
+
+def _next_opening(text: str, at: int) -> int:
+    """Offset of the next opening quote mark from ``at``, or the text's end: a speaker's name stops before it."""
+    return min((found for mark in _OPENERS if (found := text.find(mark, at)) >= 0), default=len(text))
 
 
 def _next_comma(text: str, at: int, limit: int) -> int:
