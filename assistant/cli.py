@@ -204,6 +204,8 @@ def _print_lookup(result) -> None:
     print(f"  « {result.quote} »")
     if result.attribution:
         print(f"  Speaker: {result.attribution.speaker}  (« {result.attribution.cue} »)")
+    elif result.quoted:
+        print("  Speaker: not named (quoted, but no speaker the rules can name)")
     else:
         print("  Speaker: not attributed (the article's own narration)")
     if result.notice:

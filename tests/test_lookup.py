@@ -171,6 +171,37 @@ def test_general_reporting_patterns(text: str, quote: str, speaker: str) -> None
     assert text[found.cue_start : found.cue_end] == found.cue
 
 
+@pytest.mark.parametrize(
+    ("text", "quote"),
+    [
+        # the pronoun's speaker is named only by single names here, and the paragraph before is a cast list
+        ("Danny Sapani joue Elesin, Maynard Eziashi joue Joseph.\n\nSimon rappelle Joseph et s'énerve. « Ne me dis "
+         "pas que tu as tout oublié ! » s'exclame-t-il.", "Ne me dis pas que tu as tout oublié"),
+        # "qui ajoute" after a reference mark: the relative pronoun names no one by itself
+        ("Pour Georges Kaldy : « nous discutons »[réf. nécessaire] qui ajoute : « le contexte a changé ».",
+         "le contexte a changé"),
+    ],
+)
+def test_a_quotation_whose_speaker_the_rules_cannot_name_is_not_given_one_nor_called_narration(
+    text: str, quote: str
+) -> None:
+    result = lookup(quote, [Article("a", "Titre", text, "a.txt", "v")])
+    assert result.kind == "exact" and result.attribution is None and result.quoted
+    shown = lookup_markdown(result, "fr")[0]
+    assert "qui le dit n'a pas pu être établi" in shown and "narration" not in shown
+
+
+def test_d_apres_that_does_not_open_a_clause_does_not_name_a_speaker() -> None:
+    text = "Les gouvernements d'après l'indépendance ont créé des « costumes nationaux » pour le nouvel État."
+    start = text.index("costumes")
+    assert attribute(text, start, start + len("costumes nationaux")) is None
+    said = "D'après l'AFP, les combats ont repris."
+    assert (found := attribute(said, 15, 37)) is not None and found.speaker == "l'AFP"
+    english = 'He cited the thesis that "the two models are polynomially related" (Goldreich 2008).'
+    result = lookup("the two models are polynomially related", [Article("e", "T", english, "e.txt", "v")])
+    assert result.attribution is None and result.quoted  # straight quotes are quotation marks too
+
+
 def test_an_english_translation_is_a_probable_match(seeded_store: PassageStore) -> None:
     result = lookup_in_store("This gesture is meant to help you in your fight for justice and freedom.", seeded_store)
     assert result.kind == "translation"

@@ -181,7 +181,7 @@ def lookup_markdown(result: LookupResult, language: Language) -> tuple[str, list
         said = _reporting_words(speaker, cue)
         lines.append(f"**{labels['speaker']}**{colon} {escape_markdown(speaker)}{said}")
     else:
-        lines.append(f"*{labels['no_speaker']}*")
+        lines.append(f"*{labels['unnamed_speaker' if result.quoted else 'no_speaker']}*")
     if result.notice:
         lines += ["", f"*{labels['notice']}{colon} {escape_markdown(result.notice)}*"]
     start = result.start - result.paragraph_start

@@ -10,11 +10,10 @@ explainable and instant, where a 1.5B model guesses. The constructions handled (
 * before the opening guillemet, in the same or the previous sentence: ``X a déclaré : « ... »``, ``selon X, « ... »``;
 * in a sentence without quote marks, only an explicit ``selon X`` / ``according to X``.
 
-Pronouns (``écrit-il``) are resolved to the nearest person named before the quote, in the same or the previous
-paragraph (``un porte-parole des CSP-DPA a proposé ... « ..., écrit-il sur X``); demonstratives (``ce message``)
-to the speaker of the sentence where that noun was introduced. The speaker returned is always the article's own
-words, so it can be shown as a quote too; when no construction applies the answer is "not attributed", never a
-guess.
+Pronouns (``écrit-il``) are resolved to the nearest person named before the quote in its paragraph (``un
+porte-parole des CSP-DPA a proposé ... « ..., écrit-il sur X``); demonstratives (``ce message``) to the speaker
+of the sentence where that noun was introduced. The speaker returned is always the article's own words, so it can
+be shown as a quote too; when no construction applies the answer is "not attributed", never a guess.
 """
 
 from __future__ import annotations
@@ -46,6 +45,8 @@ _INVERTED = re.compile(
 _SUBJECT_VERB = re.compile(
     rf"\s(?:a|ont|avait|avaient)\s+(?:{REPORTING_VERBS_PAST})\b|\s(?:{REPORTING_VERBS_PRESENT})\s*:", re.IGNORECASE
 )
+#: A subject that ends on a relative pronoun (« … »[réf. nécessaire] qui ajoute) names no one by itself.
+_RELATIVE = re.compile(r"\b(?:qui|who|which|that)$", re.IGNORECASE)
 _SELON = re.compile(r"\b(?:selon|d['’]après|according to)\s+(?P<np>[^,.;:«»()]+)", re.IGNORECASE)
 #: A signed document as the speaker ("un communiqué signé X", "a statement signed by X"): X is who speaks.
 _SIGNED = re.compile(
@@ -187,11 +188,19 @@ def _before(text: str, opening: int) -> Attribution | None:
 def _selon(text: str, start: int, end: int) -> Attribution | None:
     """``selon X`` / ``according to X`` in the sentences holding the span."""
     for s_start, s_end in _sentences_over(text, start, end):
-        match = _SELON.search(text, s_start, s_end)
+        match = next((m for m in _SELON.finditer(text, s_start, s_end) if _opens_a_clause(text, s_start, m)), None)
         if match:
             np_start, np_end = _trim(text, match.start("np"), match.end("np"))
             return Attribution(text[np_start:np_end], text[match.start() : np_end], match.start(), np_end)
     return None
+
+
+def _opens_a_clause(text: str, sentence_start: int, match: re.Match[str]) -> bool:
+    """``d'après X`` says who speaks only where it opens the sentence or a clause: « D'après l'AFP, … », not « les
+    gouvernements d'après l'indépendance » (after independence); ``selon`` and "according to" always do."""
+    if not match.group(0).lower().startswith("d"):
+        return True
+    return not text[sentence_start : match.start()].strip() or text[: match.start()].rstrip()[-1] in ",;:«(—–"
 
 
 def _subject_of(text: str, start: int, end: int) -> Attribution | None:
@@ -199,7 +208,9 @@ def _subject_of(text: str, start: int, end: int) -> Attribution | None:
     for verb in _SUBJECT_VERB.finditer(text, start, end):
         clause_start = max(start, text.rfind(",", start, verb.start()) + 1, text.rfind("»", start, verb.start()) + 1)
         np_start, np_end = _trim(text, clause_start, verb.start())
-        if np_end > np_start and not re.fullmatch(SUBJECT_PRONOUNS, text[np_start:np_end], re.IGNORECASE):
+        subject = text[np_start:np_end]
+        names_someone = not re.fullmatch(SUBJECT_PRONOUNS, subject, re.IGNORECASE) and not _RELATIVE.search(subject)
+        if np_end > np_start and names_someone:
             return Attribution(text[np_start:np_end], text[np_start : verb.end()].rstrip(" :"), np_start, verb.end())
     return None
 
@@ -235,8 +246,10 @@ def _from_verb(text: str, verb: re.Match[str], limit: int, before: int) -> Attri
 
 
 def _person_before(text: str, before: int) -> str | None:
-    """The last person named before ``before`` in the same or the previous paragraph (outside quotes)."""
-    window_start = _window_start(text, before)
+    """The last person named before ``before`` in its paragraph (outside quotes). Not further back: a paragraph
+    that names no one whom the rules see (« Simon rappelle Joseph … », single names) would take its speaker from
+    the paragraph before, a cast list, or « l'Écuyer du roi » of a title."""
+    window_start = _window_start(text, before, paragraphs=0)
     quoted = [(o, c) for o, c in quote_pairs(text) if o < before]
     roles = [m for m in _ROLE_NP.finditer(text, window_start, before) if not _inside(m.start(), quoted)]
     if roles:

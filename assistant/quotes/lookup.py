@@ -27,7 +27,7 @@ from difflib import SequenceMatcher
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from assistant.errors import UserError
-from assistant.quotes.attribution import Attribution, attribute
+from assistant.quotes.attribution import Attribution, attribute, closed_within, enclosing_quote
 from assistant.text.catalogue import CATALOGUE
 from assistant.text.language import detect_language
 from assistant.text.normalise import fold, normalise
@@ -101,6 +101,9 @@ class LookupResult:
     paragraph_start: int = 0
     attribution: Attribution | None = None
     notice: str | None = None
+    #: Whether the text found is inside the article's quotation marks: without an attribution, someone speaks
+    #: whom the rules could not name, and the reply must not call it the article's own narration.
+    quoted: bool = False
 
     @property
     def found(self) -> bool:
@@ -338,7 +341,17 @@ def _result(
         paragraph_start=p_start,
         attribution=attribute(article.text, start, end) if kind != "not_found" else None,
         notice=notice,
+        quoted=_in_quotation_marks(article.text, start, end),
     )
+
+
+def _in_quotation_marks(text: str, start: int, end: int) -> bool:
+    """Whether ``text[start:end]`` is quoted: inside « » or “ ” (:func:`enclosing_quote`), or after an odd number
+    of straight double quotes in its paragraph, as English articles often quote."""
+    if enclosing_quote(text, start, end) or closed_within(text, start, end):
+        return True
+    paragraph_start = text.rfind("\n", 0, start) + 1
+    return text.count('"', paragraph_start, start) % 2 == 1
 
 
 def _trim(text: str, start: int, end: int) -> tuple[int, int]:

@@ -27,6 +27,8 @@ CATALOGUE: dict[Language, dict[str, str]] = {
         "original": "Texte original",
         "speaker": "Qui parle",
         "no_speaker": "L'article n'attribue pas ce passage à une personne : c'est sa propre narration.",
+        "unnamed_speaker": "L'article cite ce passage entre guillemets, mais qui le dit n'a pas pu être établi : "
+        "lisez le paragraphe.",
         "lookup_empty": "Collez après /{command} la phrase ou la citation à retrouver dans l'article.",
         "error": "Désolé, je n'ai pas pu répondre : {reason}",
         "llm_down": "le modèle de langue ne répond pas ({detail}). Vérifiez qu'il tourne, puis reposez la question.",
@@ -111,6 +113,8 @@ CATALOGUE: dict[Language, dict[str, str]] = {
         "original": "Original text",
         "speaker": "Speaker",
         "no_speaker": "The article does not attribute this passage to anyone: it is the article's own narration.",
+        "unnamed_speaker": "The article quotes this passage, but who says it could not be established: read the "
+        "paragraph.",
         "lookup_empty": "Paste after /{command} the sentence or quote to find in the article.",
         "error": "Sorry, I could not answer: {reason}",
         "llm_down": "the language model is not answering ({detail}). Check that it is running, then ask again.",
