@@ -103,10 +103,12 @@ def _readable(text: str) -> str:
 
 def _ask(args: argparse.Namespace) -> int:
     import json
+    from contextlib import ExitStack
 
     from assistant.answer.factory import open_chain
     from assistant.quotes.asked import quote_asked_about
     from assistant.quotes.lookup import lookup_in_store
+    from ingest.store import open_store
 
     if args.question is None and not args.json:
         raise UserError('give a question (assistant ask "...") or use --json to read questions from stdin')
@@ -116,19 +118,24 @@ def _ask(args: argparse.Namespace) -> int:
         sys.stdin.reconfigure(errors="surrogateescape")  # a UTF-8 locale reads strictly: one bad byte would end it
     questions = [args.question] if args.question is not None else (line.rstrip("\n") for line in sys.stdin)
     status = 0
-    with open_chain(_settings()) as chain:
+    settings = _settings()
+    with ExitStack() as opened:
+        store = opened.enter_context(open_store(settings, create=False))
+        chain = None  # the model starts with the first question it must answer: a lookup needs none
         for question in questions:
             if args.question is None and not question.strip():
                 continue
             question = _readable(question)
             asked = quote_asked_about(question)
             if asked is not None:  # "Who said "…"?": the lookup answers it, without the model
-                found = lookup_in_store(asked.quote, chain.store)
+                found = lookup_in_store(asked.quote, store)
                 if args.json:
                     print(json.dumps({"question": question, "lookup": found.to_json()}, ensure_ascii=False), flush=True)
                 else:
                     _print_lookup(found)
                 continue
+            if chain is None:
+                chain = opened.enter_context(open_chain(settings, store))
             try:
                 answer = chain.answer(question)
             except USER_ERRORS as error:

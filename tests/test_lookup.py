@@ -230,6 +230,23 @@ def test_a_sentence_close_to_every_passage_alike_is_not_a_translation(seeded_sto
     assert lookup_in_store("Accept all cookies to continue reading", seeded_store).kind == "not_found"
 
 
+def test_ask_answers_who_said_a_quotation_without_starting_the_model(
+    cli_env: None, seeded_store: PassageStore, settings: Settings, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from assistant.answer import factory
+    from assistant.settings import get_settings
+
+    def no_model(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the model was started for a lookup")
+
+    monkeypatch.setenv("ASSISTANT_STORE_DIR", str(settings.store_dir))
+    monkeypatch.setattr(factory, "open_chain", no_model)
+    get_settings.cache_clear()
+    assert main(["ask", "Qui a dit « Nos forces ont définitivement anéanti ces colonnes » ?"]) == 0
+    assert "Speaker: Mohamed Elmaouloud Ramadane" in capsys.readouterr().out
+
+
 def test_cli_lookup_prints_json_and_exits_1_when_not_found(
     cli_env: None, seeded_store: PassageStore, settings: Settings, capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
