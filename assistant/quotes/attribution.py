@@ -86,7 +86,7 @@ class Attribution:
 
 def attribute(text: str, start: int, end: int) -> Attribution | None:
     """Who the article says is speaking in ``text[start:end]``, or None when it does not say."""
-    quote = enclosing_quote(text, start, end) or closed_within(text, start, end)
+    quote = quotation_holding(text, start, end)
     if quote is not None:
         found = (
             _incise(text, *quote)
@@ -122,6 +122,12 @@ def enclosing_quote(text: str, start: int, end: int) -> tuple[int, int] | None:
         if inside > 0 and inside >= 0.5 * (end - start):
             return opening, closing
     return None
+
+
+def quotation_holding(text: str, start: int, end: int) -> tuple[int, int] | None:
+    """The quote-mark pair ``text[start:end]`` is quoted speech of: the one holding most of it, or the one it opens
+    inside and runs out of (:func:`closed_within`); None for narration."""
+    return enclosing_quote(text, start, end) or closed_within(text, start, end)
 
 
 def closed_within(text: str, start: int, end: int) -> tuple[int, int] | None:

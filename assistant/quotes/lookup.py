@@ -27,7 +27,7 @@ from difflib import SequenceMatcher
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from assistant.errors import UserError
-from assistant.quotes.attribution import Attribution, attribute, closed_within, enclosing_quote
+from assistant.quotes.attribution import Attribution, attribute, quotation_holding
 from assistant.text.catalogue import CATALOGUE
 from assistant.text.language import detect_language
 from assistant.text.normalise import fold, normalise
@@ -346,9 +346,9 @@ def _result(
 
 
 def _in_quotation_marks(text: str, start: int, end: int) -> bool:
-    """Whether ``text[start:end]`` is quoted: inside « » or “ ” (:func:`enclosing_quote`), or after an odd number
+    """Whether ``text[start:end]`` is quoted: inside « » or “ ” (:func:`quotation_holding`), or after an odd number
     of straight double quotes in its paragraph, as English articles often quote."""
-    if enclosing_quote(text, start, end) or closed_within(text, start, end):
+    if quotation_holding(text, start, end):
         return True
     paragraph_start = text.rfind("\n", 0, start) + 1
     return text.count('"', paragraph_start, start) % 2 == 1
