@@ -121,7 +121,10 @@ def _ask(args: argparse.Namespace) -> int:
     settings = _settings()
     with ExitStack() as opened:
         store = opened.enter_context(open_store(settings, create=False))
-        chain = None  # the model starts with the first question it must answer: a lookup needs none
+        # The model starts now, loading while a script writes its questions, unless the one question asked is a
+        # lookup, which needs none.
+        lookup_only = args.question is not None and quote_asked_about(args.question) is not None
+        chain = None if lookup_only else opened.enter_context(open_chain(settings, store))
         for question in questions:
             if args.question is None and not question.strip():
                 continue
@@ -134,8 +137,6 @@ def _ask(args: argparse.Namespace) -> int:
                 else:
                     _print_lookup(found)
                 continue
-            if chain is None:
-                chain = opened.enter_context(open_chain(settings, store))
             try:
                 answer = chain.answer(question)
             except USER_ERRORS as error:
