@@ -123,7 +123,7 @@ def _ask(args: argparse.Namespace) -> int:
         store = opened.enter_context(open_store(settings, create=False))
         # The model starts now, loading while a script writes its questions, unless the one question asked is a
         # lookup, which needs none.
-        lookup_only = args.question is not None and quote_asked_about(args.question) is not None
+        lookup_only = args.question is not None and quote_asked_about(_readable(args.question)) is not None
         chain = None if lookup_only else opened.enter_context(open_chain(settings, store))
         for question in questions:
             if args.question is None and not question.strip():
