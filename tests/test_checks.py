@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from assistant.answer.checks import CHECKS, Judge, SupportedClaims, display, verify
+from assistant.answer.checks import CHECKS, Judge, SupportedClaims, display, verify, whole_words
 from assistant.answer.evidence import Evidence, number_evidence
 from assistant.answer.parts import question_parts
 from assistant.answer.render import render
@@ -252,6 +252,22 @@ def test_a_figure_written_for_the_article_s_words_is_shown_in_those_words() -> N
     [claim] = _verify("Combien de mercenaires ?", [("15", ["S2"])]).claims
     assert claim.text == "Une quinzaine"
     assert _verify("Combien de mercenaires ?", [("16", ["S2"])]).claims == []  # another figure is not respelt
+
+
+def test_a_copy_that_stops_inside_a_word_is_shown_as_the_article_s_whole_word() -> None:
+    [claim] = _verify("Aux mains de qui ?", [("séparatis", ["S2"])]).claims
+    assert claim.text == "Séparatistes"
+    assert whole_words("quarante", "fondé par quarante-quatre membres") == "quarante-quatre"
+    assert whole_words("Qaïda", "liés à Al-Qaïda et à l'organisation") == "Al-Qaïda"
+    assert whole_words("2", "entre 1919 et 1922") == "2", "a digit is not widened into another number"
+
+
+def test_a_year_copied_alone_is_shown_with_the_day_and_month_its_sentence_gives_it() -> None:
+    assert whole_words("2016", "voté en décembre 2016, bien que") == "décembre 2016"
+    assert whole_words("1908", "fondé le 9 mars 1908 par") == "9 mars 1908"
+    assert whole_words("1945", "on May 12, 1945 the war ended") == "May 12, 1945"
+    assert whole_words("2016", "voté en 2016, bien que") == "2016"
+    assert whole_words("une quinzaine de mercenaires", ARTICLE) == "une quinzaine de mercenaires", "as written"
 
 
 def test_an_answer_that_only_repeats_the_question_is_not_shown_unless_the_question_offers_a_choice() -> None:

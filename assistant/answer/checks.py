@@ -25,14 +25,20 @@ from assistant.answer.evidence import Evidence
 from assistant.answer.parts import question_parts
 from assistant.answer.render import CitationNumbers, citation
 from assistant.answer.reply import ANSWER_CHARS, Drafted
-from assistant.text.lexicon import NUMBER_WORDS, ORDINAL_WORDS
-from assistant.text.normalise import normalise, tokenize
+from assistant.text.lexicon import MONTHS, NUMBER_WORDS, ORDINAL_WORDS
+from assistant.text.normalise import fold, normalise, tokenize
 from ingest.articles import Passage
 
 _FIGURE = re.compile(r"\d+(?:[.,]\d+)*")
 _EDGES = " \t\n.,;:!?\"'«»“”‘’()[]"
 _WORD = re.compile(r"\w+")
 _DIGITS = re.compile(r"\d+")
+#: A word of letters, with its hyphenated parts (« quarante-quatre », « Al-Qaïda »): a copy never stops inside one.
+_LETTER_WORD = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*")
+_YEAR = re.compile(r"\d{3,4}")
+#: The words a year ends: a day and a month, or a month (« le 9 mars » 1908, "December" 2016, "May 12," 1945).
+_MONTH_NAMES = "|".join(name for names in MONTHS.values() for name in names)
+_DAY_AND_MONTH = re.compile(rf"(?:\b\d{{1,2}}(?:er)?\s+)?\b(?:{_MONTH_NAMES})(?:\s+\d{{1,2}},?)?\s+$", re.IGNORECASE)
 #: What separates the items of a list: commas, semicolons, "and", « et ».
 _LIST_SEPARATOR = re.compile(r"\s*[,;]\s*|\s+(?:and|et)\s+", re.IGNORECASE)
 #: The words by which a question offers its answers to choose from ("north or south?", « nord ou sud ? »).
@@ -309,18 +315,54 @@ def locate(
     """
     holders = [e for e in cited if copied_from(answer, e)]
     if holders:
-        return answer, (holders[0], *(e for e in cited if e is not holders[0]))
+        return whole_words(answer, holders[0].text), (holders[0], *(e for e in cited if e is not holders[0]))
     elsewhere = sorted((e for e in context if copied_from(answer, e)), key=lambda e: rank.get(e.passage.id, len(rank)))
     if elsewhere:
-        return answer, (elsewhere[0],)
+        return whole_words(answer, elsewhere[0].text), (elsewhere[0],)
     for candidates in (cited, sorted(context, key=lambda e: rank.get(e.passage.id, len(rank)))):
         close = [
             (words, e) for e in candidates if (words := spelled_out(answer, e.text) or closest_words(answer, e.text))
         ]
         if close:
             words, sentence = close[0]
-            return words, (sentence, *(e for e in cited if e is not sentence))
+            return whole_words(words, sentence.text), (sentence, *(e for e in cited if e is not sentence))
     return answer, cited
+
+
+def whole_words(copy: str, sentence: str) -> str:
+    """The sentence's words that hold ``copy``, widened to whole words, and a lone year to its whole date.
+
+    The model's copy can stop inside a word, and what it shows is then another word: "quarante" for the article's
+    « quarante-quatre », « hyperboloïde » for « hyperboloïdes ». A year copied alone drops the day and month the
+    sentence gives it ("2016" for « en décembre 2016 »). Only letters are joined: a digit cut from a longer number
+    ("2" in « 1922 ») is not widened into another number. A copy that occurs as whole
+    words somewhere in the sentence is kept as the model wrote it.
+    """
+    needle = normalise(copy).strip(_EDGES)
+    folded, origin = fold(sentence)
+    places = [m.start() for m in re.finditer(re.escape(needle), folded)] if needle else []
+    if not places:
+        return copy
+    spans = [(origin[at], origin[at + len(needle) - 1] + 1) for at in places]
+    words = list(_LETTER_WORD.finditer(sentence))
+    whole = [span for span in spans if _widen(*span, words) == span]
+    if not whole:
+        start, end = _widen(*spans[0], words)
+        return sentence[start:end]
+    start, end = whole[0]
+    if _YEAR.fullmatch(sentence[start:end]) and (date := _DAY_AND_MONTH.search(sentence[:start])):
+        return sentence[date.start() : end]
+    return copy
+
+
+def _widen(start: int, end: int, words: Sequence[re.Match[str]]) -> tuple[int, int]:
+    """``start`` and ``end`` moved out to the edges of the words of letters they fall inside."""
+    for word in words:
+        if word.start() < start < word.end():
+            start = word.start()
+        if word.start() < end < word.end():
+            end = word.end()
+    return start, end
 
 
 def closest_words(answer: str, sentence: str) -> str | None:

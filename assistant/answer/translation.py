@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 
 from assistant.text.language import Language, detect_language
+from assistant.text.lexicon import MONTHS
 from assistant.text.normalise import tokenize
 
 _FIGURE = re.compile(r"\d+(?:[.,]\d+)*")
@@ -33,11 +34,7 @@ def needs_translation(span: str, sentence: str, language: Language) -> bool:
     return bool(_LETTERS.search(span)) and detect_language(sentence, default=language) != language
 
 
-_MONTHS = {
-    "en": "January February March April May June July August September October November December".split(),
-    "fr": "janvier février mars avril mai juin juillet août septembre octobre novembre décembre".split(),
-}
-_MONTH = {name.lower(): (number, lang) for lang, names in _MONTHS.items() for number, name in enumerate(names)}
+_MONTH = {name.lower(): (number, lang) for lang, names in MONTHS.items() for number, name in enumerate(names)}
 #: A copy that is a date and nothing else: « 12 décembre 1754 », « 1er mai », "December 12, 1754", "12 May", "May
 #: 1945".
 _DATE = re.compile(
@@ -61,7 +58,7 @@ def translated_date(span: str, language: Language) -> str | None:
     written_in = "en" if match["en_month"] else month and month[1]  # only English puts the month first
     if month is None or month[1] != written_in or month[1] == language or not (day or year):
         return None  # not a month of the other language written its way, or a lone month name ("Mars", "May")
-    written = _MONTHS[language][month[0]]
+    written = MONTHS[language][month[0]]
     if language == "fr":
         text = " ".join(filter(None, ("1er" if day == "1" else day, written, year)))
     else:

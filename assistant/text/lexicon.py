@@ -30,6 +30,13 @@ NAME_PARTICLES = frozenset(
     """de la le du des d von van der den di da del della dos das y of the al el bin ibn ben""".split()
 )
 
+#: The months, January first, in each language: a year is a date's last word (:func:`assistant.answer.checks.locate`),
+#: and a copied date is rewritten in the reader's language (:mod:`assistant.answer.translation`).
+MONTHS = {
+    "en": "January February March April May June July August September October November December".split(),
+    "fr": "janvier février mars avril mai juin juillet août septembre octobre novembre décembre".split(),
+}
+
 #: French (and a few English) reporting verbs, present and past participle, as regular-expression alternatives.
 REPORTING_VERBS_PRESENT = (
     r"dit|déclare|écrit|affirme|indique|précise|ajoute|explique|souligne|assure|estime|annonce|poursuit|conclut|"
