@@ -270,6 +270,11 @@ def test_a_year_copied_alone_is_shown_with_the_day_and_month_its_sentence_gives_
     assert whole_words("une quinzaine de mercenaires", ARTICLE) == "une quinzaine de mercenaires", "as written"
 
 
+def test_a_lone_letter_is_shown_with_the_word_it_names() -> None:
+    assert whole_words("K", "des trains sur la ligne K du Transilien") == "ligne K"
+    assert whole_words("P", "tells us that P is strictly contained") == "P", "a function word names nothing"
+
+
 def test_an_answer_that_only_repeats_the_question_is_not_shown_unless_the_question_offers_a_choice() -> None:
     echo = _verify("Qui a envoyé les troupes depuis Bamako ?", [("Bamako", ["S1"])])
     assert echo.claims == [] and "only repeats the question" in echo.dropped[0]

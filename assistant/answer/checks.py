@@ -25,7 +25,13 @@ from assistant.answer.evidence import Evidence
 from assistant.answer.parts import question_parts
 from assistant.answer.render import CitationNumbers, citation
 from assistant.answer.reply import ANSWER_CHARS, Drafted
-from assistant.text.lexicon import MONTHS, NUMBER_WORDS, ORDINAL_WORDS
+from assistant.text.lexicon import (
+    ENGLISH_FUNCTION_WORDS,
+    FRENCH_FUNCTION_WORDS,
+    MONTHS,
+    NUMBER_WORDS,
+    ORDINAL_WORDS,
+)
 from assistant.text.normalise import fold, normalise, tokenize
 from ingest.articles import Passage
 
@@ -36,6 +42,8 @@ _DIGITS = re.compile(r"\d+")
 #: A word of letters, with its hyphenated parts (« quarante-quatre », « Al-Qaïda »): a copy never stops inside one.
 _LETTER_WORD = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*")
 _YEAR = re.compile(r"\d{3,4}")
+_WORD_BEFORE = re.compile(r"([^\W\d_]+)\s+$")
+_FUNCTION_WORDS = FRENCH_FUNCTION_WORDS | ENGLISH_FUNCTION_WORDS
 #: The words a year ends: a day and a month, or a month (« le 9 mars » 1908, "December" 2016, "May 12," 1945).
 _MONTH_NAMES = "|".join(name for names in MONTHS.values() for name in names)
 _DAY_AND_MONTH = re.compile(rf"(?:\b\d{{1,2}}(?:er)?\s+)?\b(?:{_MONTH_NAMES})(?:\s+\d{{1,2}},?)?\s+$", re.IGNORECASE)
@@ -330,13 +338,14 @@ def locate(
 
 
 def whole_words(copy: str, sentence: str) -> str:
-    """The sentence's words that hold ``copy``, widened to whole words, and a lone year to its whole date.
+    """The sentence's words that hold ``copy``, widened to whole words, a lone year to its date, a letter to its name.
 
     The model's copy can stop inside a word, and what it shows is then another word: "quarante" for the article's
     « quarante-quatre », « hyperboloïde » for « hyperboloïdes ». A year copied alone drops the day and month the
-    sentence gives it ("2016" for « en décembre 2016 »). Only letters are joined: a digit cut from a longer number
-    ("2" in « 1922 ») is not widened into another number. A copy that occurs as whole
-    words somewhere in the sentence is kept as the model wrote it.
+    sentence gives it ("2016" for « en décembre 2016 »), and a lone letter the word it names ("K" for « la ligne
+    K », not "the" for "that P is"): alone it tells the reader nothing. Only letters are joined: a digit cut from a
+    longer number ("2" in « 1922 ») is not widened into another number. A copy that occurs as whole words somewhere
+    in the sentence is kept as the model wrote it.
     """
     needle = normalise(copy).strip(_EDGES)
     folded, origin = fold(sentence)
@@ -352,6 +361,9 @@ def whole_words(copy: str, sentence: str) -> str:
     start, end = whole[0]
     if _YEAR.fullmatch(sentence[start:end]) and (date := _DAY_AND_MONTH.search(sentence[:start])):
         return sentence[date.start() : end]
+    letter = len(sentence[start:end]) == 1 and sentence[start].isalpha()
+    if letter and (named := _WORD_BEFORE.search(sentence[:start])) and named[1].casefold() not in _FUNCTION_WORDS:
+        return sentence[named.start(1) : end]
     return copy
 
 
